@@ -1,0 +1,1 @@
+//! Serde types for every protocol v1 frame (owned by the server work).
