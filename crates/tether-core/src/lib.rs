@@ -1,1 +1,51 @@
-//! placeholder
+//! Sans-IO Tether client: the state machine, backoff, heartbeat deadlines,
+//! subscriptions with recovery positions and the send queue.
+//!
+//! The core never touches a socket, a timer or a clock. The shell (the wasm
+//! crate, or a test) drives it:
+//!
+//! - **inputs** are `handle_*(now, ...)` calls on [`Client`]: socket opened,
+//!   frame received, socket closed, timer fired, online/offline, visible;
+//!   plus the app's calls (`connect`, `subscribe`, `send`, `close`, ...);
+//! - **outputs** are polled after every input: [`Client::poll_action`] (open,
+//!   write to or close a socket), [`Client::poll_event`] (status changed,
+//!   subscription state changed) and [`Client::poll_timeout`] (the one next
+//!   deadline: the shell keeps exactly one timer armed for it).
+//!
+//! Time is a [`Timestamp`] argument (wall-clock ms, `Date.now()`), randomness
+//! comes from a seed given to [`Client::new`]. Every socket has a
+//! [`SocketId`]; events from a socket the core has let go of are ignored.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod client;
+mod config;
+
+pub use client::{Action, Client, CloseInfo, Event, Inbound, State, Status, SubState, Verdict};
+pub use config::{
+    Backoff, Config, Heartbeat, Jitter, Mode, QueueLimits, DEFAULT_HEARTBEAT_INTERVAL_MS,
+};
+pub use tether_protocol::client::Position;
+
+/// A point in time: wall-clock milliseconds as given by the shell
+/// (`Date.now()`). The core only compares and offsets them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub u64);
+
+impl Timestamp {
+    /// This time plus `ms` (saturating).
+    pub fn add_ms(self, ms: u64) -> Timestamp {
+        Timestamp(self.0.saturating_add(ms))
+    }
+
+    /// Milliseconds from `earlier` to `self`, 0 when `earlier` is later
+    /// (wall clocks can step back).
+    pub fn saturating_diff(self, earlier: Timestamp) -> u64 {
+        self.0.saturating_sub(earlier.0)
+    }
+}
+
+/// The generation id of one socket. Each [`Action::Open`] carries a fresh,
+/// larger id; the shell passes it back with every event of that socket.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SocketId(pub u64);

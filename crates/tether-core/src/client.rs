@@ -1,0 +1,1152 @@
+//! The client state machine (js-api.md "State machine" and "Details that
+//! tests rely on").
+
+use std::collections::VecDeque;
+
+use tether_protocol::client::{self as frames, Position};
+use tether_protocol::close::{self, CloseAction};
+
+use crate::config::{Config, Mode, Rng, DEFAULT_HEARTBEAT_INTERVAL_MS};
+use crate::{SocketId, Timestamp};
+
+/// The connection state (`Tether.state`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Made with `autoConnect: false`, not yet connected.
+    Idle,
+    /// An attempt is under way (socket opening, or waiting for
+    /// `connection_established`).
+    Connecting,
+    /// Established: frames flow.
+    Open,
+    /// Waiting for the retry timer.
+    Reconnecting,
+    /// The browser is offline; the client connects again on `online`.
+    Offline,
+    /// Closed by the app; only `connect()` leaves this state.
+    Closed,
+    /// Gave up (terminal close code or `max_attempts`); `connect()` revives.
+    Failed,
+}
+
+impl State {
+    /// The JS name: `"idle"`, `"connecting"`, ...
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            State::Idle => "idle",
+            State::Connecting => "connecting",
+            State::Open => "open",
+            State::Reconnecting => "reconnecting",
+            State::Offline => "offline",
+            State::Closed => "closed",
+            State::Failed => "failed",
+        }
+    }
+}
+
+/// How a link ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CloseInfo {
+    /// The close code (from the close event, or the one the client sent).
+    pub code: u16,
+    /// The close reason.
+    pub reason: String,
+    /// Whether the closing handshake completed.
+    pub was_clean: bool,
+}
+
+/// The status snapshot (`Tether.status`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Status {
+    /// The current state.
+    pub state: State,
+    /// 0 while open (and for the first attempt); n while connecting for, or
+    /// waiting for, retry n.
+    pub attempt: u32,
+    /// When the retry timer fires, while `reconnecting`.
+    pub next_retry_at: Option<Timestamp>,
+    /// The last link's close.
+    pub last_close: Option<CloseInfo>,
+    /// The last error: socket error, timeout, 1009 close, `error` frame
+    /// without an id.
+    pub last_error: Option<String>,
+    /// Round trip of the last answered ping.
+    pub rtt_ms: Option<u64>,
+    /// The `client_id` of the last `connection_established`.
+    pub client_id: Option<String>,
+    /// Frames waiting in the send queue.
+    pub queued: usize,
+    /// When `state` last changed.
+    pub since: Timestamp,
+}
+
+/// Something the shell must do to a socket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Start an attempt: get a token if there is a provider, then open a
+    /// WebSocket and report its events under `socket`.
+    Open {
+        /// The new socket's generation id.
+        socket: SocketId,
+    },
+    /// Write a text frame.
+    Send {
+        /// The socket to write to.
+        socket: SocketId,
+        /// The frame.
+        text: String,
+    },
+    /// Close the socket and forget it: the core already has (its later
+    /// events are ignored). `code` is 1000 or 3000-4999, `reason` at most
+    /// 123 bytes, so `WebSocket.close` never throws.
+    Close {
+        /// The socket to close.
+        socket: SocketId,
+        /// The close code.
+        code: u16,
+        /// The close reason.
+        reason: String,
+    },
+}
+
+/// The state of one wire subscription (`Subscription.state`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubState {
+    /// Wanted, not confirmed on the current link (sent on the next open).
+    Pending,
+    /// Confirmed by `subscribed`.
+    Subscribed,
+    /// The app unsubscribed.
+    Unsubscribed,
+    /// The server answered `error`; not re-sent until the app subscribes again.
+    Failed,
+}
+
+impl SubState {
+    /// The JS name: `"pending"`, `"subscribed"`, `"unsubscribed"`, `"failed"`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SubState::Pending => "pending",
+            SubState::Subscribed => "subscribed",
+            SubState::Unsubscribed => "unsubscribed",
+            SubState::Failed => "failed",
+        }
+    }
+}
+
+/// Something the app's listeners should hear about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// The status snapshot changed (state, attempt, `next_retry_at` or
+    /// `rtt_ms`): read [`Client::status`] and call the status listeners.
+    /// At most one per input call.
+    Status,
+    /// A wire subscription changed state: call that topic's `onState`
+    /// listeners.
+    Subscription {
+        /// The topic.
+        topic: String,
+        /// Its new state.
+        state: SubState,
+        /// From `subscribed`: `None` when no recovery was asked.
+        recovered: Option<bool>,
+        /// Publications replayed after `subscribed` (0 unless recovered).
+        missed: u64,
+        /// `code: message` of the `error` reply, when failed.
+        error: Option<String>,
+    },
+}
+
+/// An inbound frame, classified by the shell from its `"type"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Inbound<'a> {
+    /// `connection_established`; `heartbeat_interval` already in ms.
+    Established {
+        /// The server's id for this connection.
+        client_id: &'a str,
+        /// The server's heartbeat interval in ms, if it gave one.
+        heartbeat_interval_ms: Option<u64>,
+    },
+    /// `subscribed`, the reply to our subscribe `id`.
+    Subscribed {
+        /// The request id.
+        id: u64,
+        /// The topic.
+        topic: &'a str,
+        /// The topic's epoch.
+        epoch: &'a str,
+        /// The topic's latest offset.
+        offset: u64,
+        /// Recovery outcome (`None` when none was asked).
+        recovered: Option<bool>,
+        /// Publications that follow as replay.
+        missed: u64,
+    },
+    /// `unsubscribed`.
+    Unsubscribed {
+        /// The request id.
+        id: u64,
+        /// The topic.
+        topic: &'a str,
+    },
+    /// `publication`.
+    Publication {
+        /// The topic.
+        topic: &'a str,
+        /// The topic's epoch.
+        epoch: &'a str,
+        /// The offset within the epoch.
+        offset: u64,
+    },
+    /// `pong` (raw mode: a frame of the raw pong type, with `id: None`).
+    Pong {
+        /// The ping id it answers.
+        id: Option<u64>,
+    },
+    /// A server `ping`.
+    Ping {
+        /// An id to echo, if any.
+        id: Option<u64>,
+    },
+    /// `error`.
+    Error {
+        /// The request it answers, if any.
+        id: Option<u64>,
+        /// The error code (`unknown_topic`, ...).
+        code: &'a str,
+        /// The human message.
+        message: &'a str,
+    },
+    /// `goaway`.
+    Goaway {
+        /// Wait at least this long before reconnecting.
+        retry_after_ms: u64,
+        /// Plus `uniform(0, spread_ms)`.
+        spread_ms: u64,
+    },
+    /// Any other frame: an application message.
+    App,
+}
+
+/// What the shell does with an inbound frame after [`Client::handle_frame`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Hand it to the app: a publication to its topic's callbacks, an app
+    /// message to `onMessage` / `on(type)`.
+    Deliver,
+    /// Do not: a protocol frame, a frame from a stale socket, or a duplicate
+    /// publication.
+    Drop,
+}
+
+/// What a closed link asks for next.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Advice {
+    /// The normal backoff.
+    Backoff,
+    /// Backoff, but wait at least this many ms (4429).
+    AtLeast(u64),
+    /// Stop (45xx).
+    Terminal,
+}
+
+/// One wire subscription.
+#[derive(Debug)]
+struct Sub {
+    topic: String,
+    state: SubState,
+    /// Whether resubscribes ask for recovery.
+    recover: bool,
+    /// The last publication seen (or the offset of `subscribed`).
+    pos: Option<Position>,
+    /// Id of the subscribe in flight on the current link.
+    req: Option<u64>,
+    /// Whether that subscribe carried a recover position.
+    asked_recovery: bool,
+}
+
+/// The current socket and its deadlines.
+#[derive(Debug)]
+struct Link {
+    socket: SocketId,
+    opened: bool,
+    established_at: Option<Timestamp>,
+    connect_deadline: Option<Timestamp>,
+    /// Request ids are per connection, from 1.
+    next_id: u64,
+    interval_ms: u64,
+    next_ping_at: Option<Timestamp>,
+    /// Set by a ping, cleared by any inbound frame.
+    pong_deadline: Option<Timestamp>,
+    /// The last ping, for `rtt_ms`: its id (`None` in raw mode) and send time.
+    ping_sent: Option<(Option<u64>, Timestamp)>,
+    /// When to leave, after a `goaway`.
+    goaway_at: Option<Timestamp>,
+}
+
+impl Link {
+    fn take_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+}
+
+/// The sans-IO client. See the crate docs for how a shell drives it.
+#[derive(Debug)]
+pub struct Client {
+    config: Config,
+    status: Status,
+    rng: Rng,
+    online: bool,
+    /// The app asked for a connection (`connect()`), and has not `close()`d.
+    wanted: bool,
+    /// The retry number of the current attempt (0 = the first); drives the
+    /// backoff step and `max_attempts`.
+    retry: u32,
+    last_socket: u64,
+    link: Option<Link>,
+    subs: Vec<Sub>,
+    queue: VecDeque<String>,
+    queue_bytes: usize,
+    actions: VecDeque<Action>,
+    events: VecDeque<Event>,
+    /// The fields whose change triggers [`Event::Status`], as last reported.
+    reported: (State, u32, Option<Timestamp>, Option<u64>),
+}
+
+impl Client {
+    /// Creates a client; the shell calls it from the `Tether` constructor,
+    /// with `navigator.onLine` and a random `seed` (e.g. from
+    /// `Math.random()`). Starts `idle`, or `offline` when `!online`; call
+    /// [`Client::connect`] for `autoConnect`.
+    pub fn new(config: Config, now: Timestamp, seed: u64, online: bool) -> Client {
+        let state = if online { State::Idle } else { State::Offline };
+        Client {
+            config,
+            status: Status {
+                state,
+                attempt: 0,
+                next_retry_at: None,
+                last_close: None,
+                last_error: None,
+                rtt_ms: None,
+                client_id: None,
+                queued: 0,
+                since: now,
+            },
+            rng: Rng::new(seed),
+            online,
+            wanted: false,
+            retry: 0,
+            last_socket: 0,
+            link: None,
+            subs: Vec::new(),
+            queue: VecDeque::new(),
+            queue_bytes: 0,
+            actions: VecDeque::new(),
+            events: VecDeque::new(),
+            reported: (state, 0, None, None),
+        }
+    }
+
+    /// The options the client was made with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The shell calls this for `autoConnect` and for `connect()`. Starts the
+    /// first attempt at once from idle, closed or failed (while offline it
+    /// waits for `online`); does nothing in the other states.
+    pub fn connect(&mut self, now: Timestamp) {
+        match self.status.state {
+            State::Idle | State::Closed | State::Failed => {
+                self.wanted = true;
+                self.retry = 0;
+                self.attempt_or_offline(now);
+            }
+            State::Offline => self.wanted = true,
+            State::Connecting | State::Open | State::Reconnecting => {}
+        }
+        self.report_status();
+    }
+
+    /// The shell calls this for `reconnect()`: drops the current link, if
+    /// any, and connects at once with the attempt counter reset.
+    pub fn reconnect(&mut self, now: Timestamp) {
+        self.drop_link(close::code::CLIENT_RECONNECT, "reconnect");
+        self.wanted = true;
+        self.retry = 0;
+        self.attempt_or_offline(now);
+        self.report_status();
+    }
+
+    /// The shell calls this for `close(code, reason)` and `free()`: closed
+    /// for good (until `connect()`). Idempotent. Drops the send queue, keeps
+    /// the subscriptions (pending) for a later `connect()`. A code the
+    /// browser would reject (not 1000 or 3000-4999, e.g. 1005) becomes 1000.
+    pub fn close(&mut self, now: Timestamp, code: u16, reason: &str) {
+        if self.status.state == State::Closed {
+            return;
+        }
+        let code = if code == close::code::NORMAL || (3000..=4999).contains(&code) {
+            code
+        } else {
+            close::code::NORMAL
+        };
+        let reason = close_reason(reason);
+        if self.drop_link(code, &reason) {
+            self.status.last_close = Some(CloseInfo {
+                code,
+                reason,
+                was_clean: true,
+            });
+        }
+        self.wanted = false;
+        self.retry = 0;
+        self.queue.clear();
+        self.queue_bytes = 0;
+        self.status.queued = 0;
+        self.status.attempt = 0;
+        self.status.next_retry_at = None;
+        self.set_state(now, State::Closed);
+        self.report_status();
+    }
+
+    /// The shell calls this when the first callback subscribes to `topic`
+    /// (it multiplexes further callbacks itself). Sent now when open, else on
+    /// the next open; re-sent once on every new connection, with the last
+    /// position when `recover`. Ignored in raw mode and for a topic already
+    /// pending or subscribed; revives a failed one.
+    pub fn subscribe(&mut self, _now: Timestamp, topic: &str, recover: bool) {
+        if self.config.mode == Mode::Raw {
+            return;
+        }
+        let idx = match self.subs.iter().position(|s| s.topic == topic) {
+            Some(i) => {
+                let sub = &mut self.subs[i];
+                if matches!(sub.state, SubState::Pending | SubState::Subscribed) {
+                    return;
+                }
+                sub.recover = recover;
+                set_sub_state(&mut self.events, sub, SubState::Pending, None, 0, None);
+                i
+            }
+            None => {
+                self.subs.push(Sub {
+                    topic: topic.to_owned(),
+                    state: SubState::Pending,
+                    recover,
+                    pos: None,
+                    req: None,
+                    asked_recovery: false,
+                });
+                self.subs.len() - 1
+            }
+        };
+        if let Some(link) = self.link.as_mut().filter(|l| l.established_at.is_some()) {
+            write_subscribe(link, &mut self.subs[idx], &mut self.actions);
+        }
+        self.report_status();
+    }
+
+    /// The shell calls this when the last callback of `topic` unsubscribes.
+    /// Sends `unsubscribe` when the server knows the subscription; while
+    /// disconnected it is simply forgotten (never re-sent). Emits
+    /// [`SubState::Unsubscribed`].
+    pub fn unsubscribe(&mut self, _now: Timestamp, topic: &str) {
+        let Some(i) = self.subs.iter().position(|s| s.topic == topic) else {
+            return;
+        };
+        let mut sub = self.subs.remove(i);
+        let known = sub.req.is_some() || sub.state == SubState::Subscribed;
+        if let Some(link) = self.link.as_mut().filter(|l| l.established_at.is_some()) {
+            if known {
+                let id = link.take_id();
+                let text = frames::unsubscribe(id, topic);
+                self.actions.push_back(Action::Send {
+                    socket: link.socket,
+                    text,
+                });
+            }
+        }
+        set_sub_state(
+            &mut self.events,
+            &mut sub,
+            SubState::Unsubscribed,
+            None,
+            0,
+            None,
+        );
+        self.report_status();
+    }
+
+    /// The shell calls this for `send(msg)` with the encoded frame. Open:
+    /// written now. Idle, connecting, reconnecting, offline: queued (FIFO,
+    /// flushed on the next open), `false` when that would pass
+    /// `max_messages` or `max_bytes` (UTF-8 length). Closed, failed: `false`.
+    pub fn send(&mut self, _now: Timestamp, text: String) -> bool {
+        match self.status.state {
+            State::Open => match &self.link {
+                Some(link) => {
+                    self.actions.push_back(Action::Send {
+                        socket: link.socket,
+                        text,
+                    });
+                    true
+                }
+                None => false,
+            },
+            State::Closed | State::Failed => false,
+            State::Idle | State::Connecting | State::Reconnecting | State::Offline => {
+                let limits = self.config.queue;
+                let bytes = self.queue_bytes.saturating_add(text.len());
+                if self.queue.len() >= limits.max_messages || bytes > limits.max_bytes {
+                    return false;
+                }
+                self.queue_bytes = bytes;
+                self.queue.push_back(text);
+                self.status.queued = self.queue.len();
+                true
+            }
+        }
+    }
+
+    /// The shell calls this on the socket's `open` event. Tether mode: still
+    /// connecting until `connection_established`; raw mode: open now.
+    pub fn handle_socket_open(&mut self, now: Timestamp, socket: SocketId) {
+        let Some(link) = self.current(socket) else {
+            return;
+        };
+        if link.opened {
+            return;
+        }
+        link.opened = true;
+        if self.config.mode == Mode::Raw {
+            self.on_open(now, None, None);
+        }
+        self.report_status();
+    }
+
+    /// The shell calls this on the socket's `close` event (also when the
+    /// attempt failed before a socket existed: the token provider threw or
+    /// `new WebSocket` threw; pass code 1006). Decides from the code: retry
+    /// with backoff, wait for the server's delay, or fail (45xx).
+    pub fn handle_socket_close(
+        &mut self,
+        now: Timestamp,
+        socket: SocketId,
+        code: u16,
+        reason: &str,
+        was_clean: bool,
+    ) {
+        if self.current(socket).is_none() {
+            return;
+        }
+        let Some(link) = self.link.take() else {
+            return;
+        };
+        self.status.last_close = Some(CloseInfo {
+            code,
+            reason: reason.to_owned(),
+            was_clean,
+        });
+        let advice = match close::classify(code, reason) {
+            CloseAction::Terminal => Advice::Terminal,
+            CloseAction::ReconnectWithError => {
+                self.status.last_error = Some("message too large (close 1009)".to_owned());
+                Advice::Backoff
+            }
+            CloseAction::RetryAfter(ms) => Advice::AtLeast(ms.unwrap_or(0)),
+            // 4401: the shell asks the token provider before every attempt
+            // anyway, so this is a plain reconnect.
+            CloseAction::RefreshToken | CloseAction::Reconnect => Advice::Backoff,
+        };
+        self.link_down(now, &link, advice);
+        self.report_status();
+    }
+
+    /// The shell calls this on the socket's `error` event. Only records
+    /// `last_error`: the `close` event that follows decides what happens.
+    pub fn handle_socket_error(&mut self, _now: Timestamp, socket: SocketId, message: &str) {
+        if self.current(socket).is_some() {
+            self.status.last_error = Some(message.to_owned());
+        }
+    }
+
+    /// The shell calls this for every inbound frame, classified by its
+    /// `type` (see [`Inbound`]), then delivers it to the app only on
+    /// [`Verdict::Deliver`]. Any frame proves the link alive.
+    pub fn handle_frame(
+        &mut self,
+        now: Timestamp,
+        socket: SocketId,
+        frame: Inbound<'_>,
+    ) -> Verdict {
+        let tether = self.config.mode == Mode::Tether;
+        // Field borrow (not `current()`), so the rng stays usable below.
+        let Some(link) = self.link.as_mut().filter(|l| l.socket == socket) else {
+            return Verdict::Drop;
+        };
+        link.pong_deadline = None;
+        let verdict = match frame {
+            Inbound::Established {
+                client_id,
+                heartbeat_interval_ms,
+            } => {
+                if tether && link.established_at.is_none() {
+                    self.on_open(now, Some(client_id), heartbeat_interval_ms);
+                }
+                Verdict::Drop
+            }
+            Inbound::Subscribed {
+                id,
+                topic,
+                epoch,
+                offset,
+                recovered,
+                missed,
+            } => {
+                self.on_subscribed(id, topic, epoch, offset, recovered, missed);
+                Verdict::Drop
+            }
+            Inbound::Unsubscribed { .. } => Verdict::Drop,
+            Inbound::Publication {
+                topic,
+                epoch,
+                offset,
+            } => self.on_publication(topic, epoch, offset),
+            Inbound::Pong { id } => {
+                if let Some((sent_id, at)) = link.ping_sent {
+                    if sent_id == id {
+                        link.ping_sent = None;
+                        self.status.rtt_ms = Some(now.saturating_diff(at));
+                    }
+                }
+                Verdict::Drop
+            }
+            Inbound::Ping { id } => {
+                let socket = link.socket;
+                self.actions.push_back(Action::Send {
+                    socket,
+                    text: frames::pong(id),
+                });
+                Verdict::Drop
+            }
+            Inbound::Error { id, code, message } => {
+                self.on_error(id, code, message);
+                Verdict::Drop
+            }
+            Inbound::Goaway {
+                retry_after_ms,
+                spread_ms,
+            } => {
+                if link.goaway_at.is_none() {
+                    let spread = (self.rng.next_f64() * spread_ms as f64) as u64;
+                    link.goaway_at = Some(now.add_ms(retry_after_ms.saturating_add(spread)));
+                }
+                Verdict::Drop
+            }
+            Inbound::App => Verdict::Deliver,
+        };
+        self.report_status();
+        verdict
+    }
+
+    /// The shell calls this when its timer fires (armed for
+    /// [`Client::poll_timeout`]). Late or early calls are fine: it acts on
+    /// every deadline `<= now` and judges them against `now`.
+    pub fn handle_timeout(&mut self, now: Timestamp) {
+        if self.status.state == State::Reconnecting
+            && self.status.next_retry_at.is_some_and(|t| t <= now)
+        {
+            self.start_attempt(now);
+        }
+        self.link_deadlines(now);
+        self.report_status();
+    }
+
+    /// The shell calls this on the window's `online` (`true`) and `offline`
+    /// (`false`) events. Offline: a pending attempt or retry is cancelled
+    /// (state `offline`); an open link is probed with a ping and becomes
+    /// `offline` if nothing answers. Online: connects at once from
+    /// `offline`, pings at once when open.
+    pub fn handle_online(&mut self, now: Timestamp, online: bool) {
+        self.online = online;
+        match (online, self.status.state) {
+            (false, State::Connecting) => {
+                self.drop_link(close::code::CLIENT_RECONNECT, "offline");
+                self.go_offline(now);
+            }
+            (false, State::Reconnecting) => self.go_offline(now),
+            (_, State::Open) => self.send_ping(now),
+            (true, State::Offline) => {
+                if self.wanted {
+                    self.retry = 0;
+                    self.start_attempt(now);
+                } else {
+                    // Made offline with autoConnect off: nothing to resume.
+                    self.set_state(now, State::Idle);
+                }
+            }
+            _ => {}
+        }
+        self.report_status();
+    }
+
+    /// The shell calls this on `visibilitychange` to visible and on
+    /// `pageshow`: when open, pings at once (timers were likely throttled).
+    pub fn handle_visible(&mut self, now: Timestamp) {
+        if self.status.state == State::Open {
+            self.send_ping(now);
+        }
+        self.report_status();
+    }
+
+    /// The shell calls this after every input, until `None`, and performs
+    /// each action in order.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// The shell calls this after every input (after draining actions),
+    /// until `None`, and calls the matching listeners.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// The shell calls this after every input and (re)arms its one timer for
+    /// the returned time (`None`: no timer). Covers the retry timer, the
+    /// connect timeout, the heartbeat ping and pong deadlines and the goaway
+    /// deadline. The counter's `stable_after_ms` is judged when a link ends,
+    /// so it needs no timer.
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        let mut next = match self.status.state {
+            State::Reconnecting => self.status.next_retry_at,
+            _ => None,
+        };
+        if let Some(l) = &self.link {
+            for t in [
+                l.connect_deadline,
+                l.goaway_at,
+                l.pong_deadline,
+                l.next_ping_at,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+        }
+        next
+    }
+
+    /// The status snapshot; the shell reads it for `status` and on
+    /// [`Event::Status`].
+    pub fn status(&self) -> &Status {
+        &self.status
+    }
+
+    /// The current state (`Tether.state`).
+    pub fn state(&self) -> State {
+        self.status.state
+    }
+
+    /// The wire state of `topic`'s subscription, `None` if there is none
+    /// (never subscribed, or unsubscribed).
+    pub fn subscription(&self, topic: &str) -> Option<SubState> {
+        self.subs.iter().find(|s| s.topic == topic).map(|s| s.state)
+    }
+
+    // ---- internals ----
+
+    /// The link, if `socket` is the current one (generation check).
+    fn current(&mut self, socket: SocketId) -> Option<&mut Link> {
+        self.link.as_mut().filter(|l| l.socket == socket)
+    }
+
+    fn set_state(&mut self, now: Timestamp, state: State) {
+        if self.status.state != state {
+            self.status.state = state;
+            self.status.since = now;
+        }
+    }
+
+    /// Coalesces status changes into one [`Event::Status`] per input: the
+    /// event carries no data, listeners read the snapshot after the call.
+    fn report_status(&mut self) {
+        let s = &self.status;
+        let now = (s.state, s.attempt, s.next_retry_at, s.rtt_ms);
+        if now != self.reported {
+            self.reported = now;
+            self.events.push_back(Event::Status);
+        }
+    }
+
+    fn attempt_or_offline(&mut self, now: Timestamp) {
+        if self.online {
+            self.start_attempt(now);
+        } else {
+            self.go_offline(now);
+        }
+    }
+
+    fn start_attempt(&mut self, now: Timestamp) {
+        self.last_socket += 1;
+        let socket = SocketId(self.last_socket);
+        self.link = Some(Link {
+            socket,
+            opened: false,
+            established_at: None,
+            connect_deadline: Some(now.add_ms(self.config.connect_timeout_ms)),
+            next_id: 1,
+            interval_ms: DEFAULT_HEARTBEAT_INTERVAL_MS,
+            next_ping_at: None,
+            pong_deadline: None,
+            ping_sent: None,
+            goaway_at: None,
+        });
+        self.status.attempt = self.retry;
+        self.status.next_retry_at = None;
+        self.set_state(now, State::Connecting);
+        self.actions.push_back(Action::Open { socket });
+    }
+
+    fn go_offline(&mut self, now: Timestamp) {
+        self.retry = 0;
+        self.status.attempt = 0;
+        self.status.next_retry_at = None;
+        self.set_state(now, State::Offline);
+    }
+
+    /// Lets go of the current link: tells the shell to close it and puts the
+    /// subscriptions back to pending. Returns whether there was one.
+    fn drop_link(&mut self, code: u16, reason: &str) -> bool {
+        let Some(link) = self.link.take() else {
+            return false;
+        };
+        self.actions.push_back(Action::Close {
+            socket: link.socket,
+            code,
+            reason: reason.to_owned(),
+        });
+        self.subs_pending();
+        true
+    }
+
+    fn subs_pending(&mut self) {
+        for sub in &mut self.subs {
+            sub.req = None;
+            if sub.state == SubState::Subscribed {
+                set_sub_state(&mut self.events, sub, SubState::Pending, None, 0, None);
+            }
+        }
+    }
+
+    /// The link is gone (already taken): what next.
+    fn link_down(&mut self, now: Timestamp, link: &Link, advice: Advice) {
+        self.subs_pending();
+        if advice == Advice::Terminal {
+            self.status.next_retry_at = None;
+            self.set_state(now, State::Failed);
+            return;
+        }
+        if !self.online {
+            self.go_offline(now);
+            return;
+        }
+        if let Some(at) = link.goaway_at {
+            // The server asked us to leave: its delay, and no failed attempt.
+            self.retry = 1;
+            self.wait_until(now, at);
+            return;
+        }
+        match link.established_at {
+            Some(t) => {
+                if now.saturating_diff(t) >= self.config.stable_after_ms {
+                    self.retry = 0;
+                }
+            }
+            None => {
+                // A failed attempt: N failed retries allow N+1 attempts.
+                if self
+                    .config
+                    .backoff
+                    .max_attempts
+                    .is_some_and(|n| self.retry >= n)
+                {
+                    self.status.next_retry_at = None;
+                    self.set_state(now, State::Failed);
+                    return;
+                }
+            }
+        }
+        self.retry = self.retry.saturating_add(1);
+        let mut delay = self
+            .config
+            .backoff
+            .delay_ms(self.retry, self.rng.next_f64());
+        if let Advice::AtLeast(ms) = advice {
+            delay = delay.max(ms);
+        }
+        self.wait_until(now, now.add_ms(delay));
+    }
+
+    fn wait_until(&mut self, now: Timestamp, at: Timestamp) {
+        self.status.attempt = self.retry;
+        self.status.next_retry_at = Some(at);
+        self.set_state(now, State::Reconnecting);
+    }
+
+    /// Connect timeout, goaway deadline, heartbeat.
+    fn link_deadlines(&mut self, now: Timestamp) {
+        let Some(link) = &self.link else {
+            return;
+        };
+        if link.connect_deadline.is_some_and(|t| t <= now) && link.established_at.is_none() {
+            self.status.last_error = Some("connect timeout".to_owned());
+            self.kill_link(now, "connect timeout");
+            return;
+        }
+        if link.goaway_at.is_some_and(|t| t <= now) {
+            // The server did not close in time: leave ourselves.
+            self.drop_link(close::code::CLIENT_RECONNECT, "goaway");
+            self.retry = 1;
+            self.attempt_or_offline(now);
+            return;
+        }
+        if let (Some(deadline), Some(hb)) = (link.pong_deadline, self.config.heartbeat) {
+            if deadline <= now {
+                if now.saturating_diff(deadline) > hb.timeout_ms {
+                    // Missed by more than the timeout itself: the page was
+                    // frozen, and replies may still sit in the event queue.
+                    // Ask again rather than judge the link on our own lateness.
+                    if let Some(l) = self.link.as_mut() {
+                        l.pong_deadline = None;
+                    }
+                    self.send_ping(now);
+                } else {
+                    self.status.last_error = Some("heartbeat timeout".to_owned());
+                    self.kill_link(now, "heartbeat timeout");
+                    return;
+                }
+            }
+        }
+        if self
+            .link
+            .as_ref()
+            .and_then(|l| l.next_ping_at)
+            .is_some_and(|t| t <= now)
+        {
+            self.send_ping(now);
+        }
+    }
+
+    /// Closes a link the client judged dead (4000) and moves on as if the
+    /// server had closed it.
+    fn kill_link(&mut self, now: Timestamp, reason: &str) {
+        let Some(link) = self.link.take() else {
+            return;
+        };
+        let code = close::code::CLIENT_RECONNECT;
+        self.actions.push_back(Action::Close {
+            socket: link.socket,
+            code,
+            reason: reason.to_owned(),
+        });
+        self.status.last_close = Some(CloseInfo {
+            code,
+            reason: reason.to_owned(),
+            was_clean: false,
+        });
+        self.link_down(now, &link, Advice::Backoff);
+    }
+
+    /// Sends a heartbeat ping now (when open and the heartbeat is on) and
+    /// restarts the ping period. The pong deadline counts from now, the
+    /// moment the ping really leaves, however late the timer was.
+    fn send_ping(&mut self, now: Timestamp) {
+        let Some(hb) = self.config.heartbeat else {
+            return;
+        };
+        let Some(link) = self.link.as_mut().filter(|l| l.established_at.is_some()) else {
+            return;
+        };
+        let (id, text) = match self.config.mode {
+            Mode::Tether => {
+                let id = link.take_id();
+                (Some(id), frames::ping(id))
+            }
+            Mode::Raw => (None, self.config.raw_ping_message.clone()),
+        };
+        link.ping_sent = Some((id, now));
+        // An earlier unanswered ping keeps its (earlier) deadline.
+        if link.pong_deadline.is_none() {
+            link.pong_deadline = Some(now.add_ms(hb.timeout_ms));
+        }
+        link.next_ping_at = Some(now.add_ms(link.interval_ms));
+        self.actions.push_back(Action::Send {
+            socket: link.socket,
+            text,
+        });
+    }
+
+    /// The link is established (`connection_established`, or the socket's
+    /// `open` in raw mode). Order: resubscribes, queued frames, then (at
+    /// the end of the input) the status event.
+    fn on_open(&mut self, now: Timestamp, client_id: Option<&str>, server_interval: Option<u64>) {
+        let heartbeat = self.config.heartbeat;
+        let Some(link) = self.link.as_mut() else {
+            return;
+        };
+        link.established_at = Some(now);
+        link.connect_deadline = None;
+        if let Some(hb) = heartbeat {
+            link.interval_ms = hb
+                .interval_ms
+                .or(server_interval)
+                .filter(|&ms| ms > 0)
+                .unwrap_or(DEFAULT_HEARTBEAT_INTERVAL_MS);
+            link.next_ping_at = Some(now.add_ms(link.interval_ms));
+        }
+        let socket = link.socket;
+        for sub in &mut self.subs {
+            if sub.state == SubState::Pending {
+                write_subscribe(link, sub, &mut self.actions);
+            }
+        }
+        for text in self.queue.drain(..) {
+            self.actions.push_back(Action::Send { socket, text });
+        }
+        self.queue_bytes = 0;
+        self.status.queued = 0;
+        if let Some(id) = client_id {
+            self.status.client_id = Some(id.to_owned());
+        }
+        self.status.attempt = 0;
+        self.status.next_retry_at = None;
+        self.set_state(now, State::Open);
+    }
+
+    fn on_subscribed(
+        &mut self,
+        id: u64,
+        topic: &str,
+        epoch: &str,
+        offset: u64,
+        recovered: Option<bool>,
+        missed: u64,
+    ) {
+        let Some(sub) = self
+            .subs
+            .iter_mut()
+            .find(|s| s.req == Some(id) && s.topic == topic)
+        else {
+            return;
+        };
+        sub.req = None;
+        // No recovery asked: report none, whatever the server says.
+        let recovered = if sub.asked_recovery { recovered } else { None };
+        let missed = if recovered == Some(true) { missed } else { 0 };
+        // The offset counts as seen, so a quiet topic still recovers; but a
+        // replay of `missed` publications follows, which must not look like
+        // duplicates.
+        sub.pos = Some(Position {
+            epoch: epoch.to_owned(),
+            offset: offset.saturating_sub(missed),
+        });
+        set_sub_state(
+            &mut self.events,
+            sub,
+            SubState::Subscribed,
+            recovered,
+            missed,
+            None,
+        );
+    }
+
+    fn on_publication(&mut self, topic: &str, epoch: &str, offset: u64) -> Verdict {
+        let Some(sub) = self.subs.iter_mut().find(|s| s.topic == topic) else {
+            return Verdict::Drop;
+        };
+        if sub.state == SubState::Failed {
+            return Verdict::Drop;
+        }
+        match &mut sub.pos {
+            Some(pos) if pos.epoch == epoch => {
+                if offset <= pos.offset {
+                    return Verdict::Drop;
+                }
+                pos.offset = offset;
+            }
+            _ => {
+                sub.pos = Some(Position {
+                    epoch: epoch.to_owned(),
+                    offset,
+                })
+            }
+        }
+        Verdict::Deliver
+    }
+
+    fn on_error(&mut self, id: Option<u64>, code: &str, message: &str) {
+        let mut text = String::with_capacity(code.len() + 2 + message.len());
+        text.push_str(code);
+        if !message.is_empty() {
+            text.push_str(": ");
+            text.push_str(message);
+        }
+        let sub = id.and_then(|id| self.subs.iter_mut().find(|s| s.req == Some(id)));
+        match sub {
+            Some(sub) => {
+                sub.req = None;
+                set_sub_state(&mut self.events, sub, SubState::Failed, None, 0, Some(text));
+            }
+            // Replies to other requests (pings, later `request()`) are not
+            // the status's business; errors without an id are.
+            None if id.is_none() => self.status.last_error = Some(text),
+            None => {}
+        }
+    }
+}
+
+/// Sends `subscribe` for `sub` on `link` (recovering from its last position
+/// when asked) and records the request id.
+fn write_subscribe(link: &mut Link, sub: &mut Sub, actions: &mut VecDeque<Action>) {
+    let id = link.take_id();
+    let recover = sub.pos.as_ref().filter(|_| sub.recover);
+    sub.asked_recovery = recover.is_some();
+    sub.req = Some(id);
+    actions.push_back(Action::Send {
+        socket: link.socket,
+        text: frames::subscribe(id, &sub.topic, recover),
+    });
+}
+
+fn set_sub_state(
+    events: &mut VecDeque<Event>,
+    sub: &mut Sub,
+    state: SubState,
+    recovered: Option<bool>,
+    missed: u64,
+    error: Option<String>,
+) {
+    sub.state = state;
+    events.push_back(Event::Subscription {
+        topic: sub.topic.clone(),
+        state,
+        recovered,
+        missed,
+        error,
+    });
+}
+
+/// `WebSocket.close` throws on a reason over 123 UTF-8 bytes: cut it at a
+/// character boundary.
+fn close_reason(reason: &str) -> String {
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    reason[..end].to_owned()
+}

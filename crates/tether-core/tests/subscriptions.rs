@@ -1,0 +1,380 @@
+//! Wire subscriptions: resubscribe once per connection, recovery positions,
+//! replies by id, duplicates, unsubscribe while disconnected.
+
+mod harness;
+
+use harness::{config, id_of, is_type, Shell};
+use tether_core::{Event, Inbound, State, SubState, Verdict};
+
+fn open(s: &mut Shell) {
+    s.connect();
+    s.establish();
+}
+
+/// Answers every subscribe sent on the live socket with `subscribed`.
+fn ack_all(s: &mut Shell, epoch: &str, offset: u64) {
+    let sock = s.sock();
+    let subs: Vec<(u64, String)> = s
+        .sent_on(sock)
+        .into_iter()
+        .filter(|f| is_type(f, "subscribe"))
+        .map(|f| (id_of(f), topic_of(f)))
+        .collect();
+    for (id, topic) in subs {
+        s.frame(Inbound::Subscribed {
+            id,
+            topic: &topic,
+            epoch,
+            offset,
+            recovered: None,
+            missed: 0,
+        });
+    }
+}
+
+fn topic_of(frame: &str) -> String {
+    let rest = &frame[frame.find("\"topic\":\"").unwrap() + 9..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+fn publication(s: &mut Shell, topic: &str, epoch: &str, offset: u64) -> Verdict {
+    s.frame(Inbound::Publication {
+        topic,
+        epoch,
+        offset,
+    })
+}
+
+#[test]
+fn subscribe_before_open_is_sent_on_open() {
+    let mut s = Shell::new(config());
+    s.c.subscribe(s.t(), "miners", true);
+    assert_eq!(s.c.subscription("miners"), Some(SubState::Pending));
+    open(&mut s);
+    assert_eq!(
+        s.take_sent(),
+        [r#"{"type":"subscribe","id":1,"topic":"miners"}"#]
+    );
+    s.frame(Inbound::Subscribed {
+        id: 1,
+        topic: "miners",
+        epoch: "e1",
+        offset: 5,
+        recovered: Some(false),
+        missed: 3,
+    });
+    assert_eq!(s.c.subscription("miners"), Some(SubState::Subscribed));
+    // The first subscribe asked no recovery: reports none.
+    assert_eq!(
+        s.events.last().unwrap(),
+        &Event::Subscription {
+            topic: "miners".into(),
+            state: SubState::Subscribed,
+            recovered: None,
+            missed: 0,
+            error: None
+        }
+    );
+}
+
+#[test]
+fn subscribe_while_open_is_sent_now_and_ids_share_one_counter() {
+    let mut s = Shell::new(config());
+    open(&mut s);
+    s.c.subscribe(s.t(), "a", true);
+    s.c.subscribe(s.t(), "a", true); // second local subscriber: no frame
+    s.advance(25_000); // heartbeat ping takes id 2
+    s.c.subscribe(s.t(), "b", false);
+    s.pump();
+    let ids: Vec<u64> = s.take_sent().iter().map(|f| id_of(f)).collect();
+    assert_eq!(ids, [1, 2, 3]);
+}
+
+#[test]
+fn resubscribes_exactly_once_per_topic_on_every_connection() {
+    let topics = ["miners", "alerts", "system"];
+    let mut s = Shell::new(config());
+    for t in topics {
+        s.c.subscribe(s.t(), t, true);
+    }
+    s.connect();
+    for round in 0..6 {
+        s.establish();
+        ack_all(&mut s, "e1", 10 + round);
+        let sock = s.sock();
+        let subs: Vec<&str> = s
+            .sent_on(sock)
+            .into_iter()
+            .filter(|f| is_type(f, "subscribe"))
+            .collect();
+        assert_eq!(subs.len(), 3, "round {round}");
+        for t in topics {
+            assert_eq!(subs.iter().filter(|f| topic_of(f) == t).count(), 1);
+        }
+        // Ids restart at 1 on every connection.
+        let ids: Vec<u64> = subs.iter().map(|f| id_of(f)).collect();
+        assert_eq!(ids, [1, 2, 3]);
+        for t in topics {
+            assert_eq!(s.c.subscription(t), Some(SubState::Subscribed));
+        }
+        s.server_close(1006, "");
+        for t in topics {
+            assert_eq!(s.c.subscription(t), Some(SubState::Pending));
+        }
+        s.until_open_action(60_000);
+    }
+    // Every loss put each topic back to pending once, every ack subscribed.
+    let states = s.sub_states("alerts");
+    assert_eq!(states.len(), 12);
+    assert!(states
+        .chunks(2)
+        .all(|p| p == [SubState::Subscribed, SubState::Pending]));
+}
+
+#[test]
+fn recovers_from_last_position_including_the_subscribed_offset() {
+    let mut s = Shell::new(config());
+    s.c.subscribe(s.t(), "quiet", true);
+    s.c.subscribe(s.t(), "busy", true);
+    s.c.subscribe(s.t(), "norecover", false);
+    open(&mut s);
+    ack_all(&mut s, "e7", 42);
+    assert_eq!(publication(&mut s, "busy", "e7", 43), Verdict::Deliver);
+    assert_eq!(publication(&mut s, "busy", "e7", 44), Verdict::Deliver);
+    assert_eq!(publication(&mut s, "norecover", "e7", 43), Verdict::Deliver);
+    s.server_close(1006, "");
+    s.take_sent();
+    s.until_open_action(60_000);
+    s.establish();
+    let sent = s.take_sent();
+    assert_eq!(
+        sent,
+        [
+            r#"{"type":"subscribe","id":1,"topic":"quiet","recover":{"epoch":"e7","offset":42}}"#,
+            r#"{"type":"subscribe","id":2,"topic":"busy","recover":{"epoch":"e7","offset":44}}"#,
+            r#"{"type":"subscribe","id":3,"topic":"norecover"}"#,
+        ]
+    );
+}
+
+#[test]
+fn recovered_replay_is_delivered_and_reported() {
+    let mut s = Shell::new(config());
+    s.c.subscribe(s.t(), "m", true);
+    open(&mut s);
+    ack_all(&mut s, "e1", 10);
+    s.server_close(1006, "");
+    s.until_open_action(60_000);
+    s.establish();
+    s.take_events();
+    // Server: latest is 13, replaying 11..=13.
+    s.frame(Inbound::Subscribed {
+        id: 1,
+        topic: "m",
+        epoch: "e1",
+        offset: 13,
+        recovered: Some(true),
+        missed: 3,
+    });
+    assert_eq!(
+        s.take_events(),
+        [Event::Subscription {
+            topic: "m".into(),
+            state: SubState::Subscribed,
+            recovered: Some(true),
+            missed: 3,
+            error: None
+        }]
+    );
+    for off in 11..=13 {
+        assert_eq!(publication(&mut s, "m", "e1", off), Verdict::Deliver);
+    }
+    assert_eq!(publication(&mut s, "m", "e1", 13), Verdict::Drop);
+    assert_eq!(publication(&mut s, "m", "e1", 14), Verdict::Deliver);
+}
+
+#[test]
+fn duplicate_publications_are_dropped() {
+    let mut s = Shell::new(config());
+    s.c.subscribe(s.t(), "m", true);
+    open(&mut s);
+    ack_all(&mut s, "e1", 0);
+    assert_eq!(publication(&mut s, "m", "e1", 1), Verdict::Deliver);
+    assert_eq!(publication(&mut s, "m", "e1", 2), Verdict::Deliver);
+    assert_eq!(publication(&mut s, "m", "e1", 2), Verdict::Drop);
+    assert_eq!(publication(&mut s, "m", "e1", 1), Verdict::Drop);
+    // A new epoch restarts offsets: not a duplicate.
+    assert_eq!(publication(&mut s, "m", "e2", 1), Verdict::Deliver);
+    assert_eq!(publication(&mut s, "m", "e2", 1), Verdict::Drop);
+    // Topics nobody subscribed to are not delivered.
+    assert_eq!(publication(&mut s, "other", "e1", 1), Verdict::Drop);
+}
+
+#[test]
+fn unsubscribe_while_disconnected_is_not_resent() {
+    let mut s = Shell::new(config());
+    s.c.subscribe(s.t(), "a", true);
+    s.c.subscribe(s.t(), "b", true);
+    open(&mut s);
+    ack_all(&mut s, "e", 0);
+    s.server_close(1006, "");
+    s.c.unsubscribe(s.t(), "a");
+    s.pump();
+    assert_eq!(s.c.subscription("a"), None);
+    assert_eq!(s.sub_states("a").last(), Some(&SubState::Unsubscribed));
+    s.take_sent();
+    s.until_open_action(60_000);
+    s.establish();
+    let sent = s.take_sent();
+    assert_eq!(
+        sent,
+        [r#"{"type":"subscribe","id":1,"topic":"b","recover":{"epoch":"e","offset":0}}"#]
+    );
+    // Also before the first open.
+    let mut s = Shell::new(config());
+    s.c.subscribe(s.t(), "x", true);
+    s.c.unsubscribe(s.t(), "x");
+    open(&mut s);
+    assert!(s.take_sent().is_empty());
+}
+
+#[test]
+fn unsubscribe_while_open_sends_the_frame() {
+    let mut s = Shell::new(config());
+    s.c.subscribe(s.t(), "a", true);
+    open(&mut s);
+    ack_all(&mut s, "e", 0);
+    s.take_sent();
+    s.c.unsubscribe(s.t(), "a");
+    s.pump();
+    assert_eq!(
+        s.take_sent(),
+        [r#"{"type":"unsubscribe","id":2,"topic":"a"}"#]
+    );
+    assert_eq!(
+        s.frame(Inbound::Unsubscribed { id: 2, topic: "a" }),
+        Verdict::Drop
+    );
+    assert_eq!(publication(&mut s, "a", "e", 1), Verdict::Drop);
+    // Subscribing again is a fresh subscription (no recovery).
+    s.c.subscribe(s.t(), "a", true);
+    s.pump();
+    assert_eq!(
+        s.take_sent(),
+        [r#"{"type":"subscribe","id":3,"topic":"a"}"#]
+    );
+}
+
+#[test]
+fn error_reply_fails_the_subscription_until_subscribed_again() {
+    let mut s = Shell::new(config());
+    s.c.subscribe(s.t(), "nope", true);
+    s.c.subscribe(s.t(), "ok", true);
+    open(&mut s);
+    s.frame(Inbound::Error {
+        id: Some(1),
+        code: "unknown_topic",
+        message: "no such topic",
+    });
+    assert_eq!(s.c.subscription("nope"), Some(SubState::Failed));
+    assert!(s.events.contains(&Event::Subscription {
+        topic: "nope".into(),
+        state: SubState::Failed,
+        recovered: None,
+        missed: 0,
+        error: Some("unknown_topic: no such topic".into()),
+    }));
+    assert_eq!(
+        s.c.status().last_error,
+        None,
+        "errors with an id are not status"
+    );
+    s.server_close(1006, "");
+    assert_eq!(s.c.subscription("nope"), Some(SubState::Failed));
+    s.take_sent();
+    s.until_open_action(60_000);
+    s.establish();
+    assert_eq!(
+        s.take_sent(),
+        [r#"{"type":"subscribe","id":1,"topic":"ok"}"#]
+    );
+    s.c.subscribe(s.t(), "nope", true);
+    s.pump();
+    assert_eq!(s.c.subscription("nope"), Some(SubState::Pending));
+    assert_eq!(
+        s.take_sent(),
+        [r#"{"type":"subscribe","id":2,"topic":"nope"}"#]
+    );
+}
+
+#[test]
+fn error_without_id_goes_to_last_error() {
+    let mut s = Shell::new(config());
+    open(&mut s);
+    assert_eq!(
+        s.frame(Inbound::Error {
+            id: None,
+            code: "rate_limited",
+            message: "slow down"
+        }),
+        Verdict::Drop
+    );
+    assert_eq!(
+        s.c.status().last_error.as_deref(),
+        Some("rate_limited: slow down")
+    );
+}
+
+#[test]
+fn close_keeps_subscriptions_for_a_later_connect() {
+    let mut s = Shell::new(config());
+    s.c.subscribe(s.t(), "m", true);
+    open(&mut s);
+    ack_all(&mut s, "e", 4);
+    s.c.close(s.t(), 1000, "");
+    s.pump();
+    assert_eq!(s.state(), State::Closed);
+    assert_eq!(s.c.subscription("m"), Some(SubState::Pending));
+    s.take_sent();
+    open(&mut s);
+    assert_eq!(
+        s.take_sent(),
+        [r#"{"type":"subscribe","id":1,"topic":"m","recover":{"epoch":"e","offset":4}}"#]
+    );
+}
+
+#[test]
+fn stale_replies_are_ignored() {
+    let mut s = Shell::new(config());
+    s.c.subscribe(s.t(), "m", true);
+    open(&mut s);
+    let old = s.sock();
+    s.server_close(1006, "");
+    s.until_open_action(60_000);
+    // A reply for the old connection's id 1 arrives on the old socket.
+    let v = s.c.handle_frame(
+        s.t(),
+        old,
+        Inbound::Subscribed {
+            id: 1,
+            topic: "m",
+            epoch: "e",
+            offset: 0,
+            recovered: None,
+            missed: 0,
+        },
+    );
+    assert_eq!(v, Verdict::Drop);
+    assert_eq!(s.c.subscription("m"), Some(SubState::Pending));
+    // A reply with an id we never used on this link changes nothing.
+    s.establish();
+    s.frame(Inbound::Subscribed {
+        id: 9,
+        topic: "m",
+        epoch: "e",
+        offset: 0,
+        recovered: None,
+        missed: 0,
+    });
+    assert_eq!(s.c.subscription("m"), Some(SubState::Pending));
+}

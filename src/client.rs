@@ -1,0 +1,673 @@
+//! The `Tether` class: owns the core and every browser resource, and moves
+//! data between them. The core decides; this file only performs.
+//!
+//! Re-entrancy rule: no `RefCell` borrow is held while calling into
+//! application code (listeners may call back into the client). Work is
+//! collected under a short borrow, the borrow is released, then JS runs.
+
+use crate::js::{self, call_listener, describe, get, object, type_error};
+use crate::options::{self, Options};
+use crate::socket::Socket;
+use crate::subscription::{self, Subscription, Topic};
+use crate::window::{self, WindowListeners};
+use js_sys::{Function, Promise};
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+use tether_core::{Action, Client, Event, Inbound, SocketId, Status, Timestamp, Verdict};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+/// The client state shared by the class and its callbacks.
+pub type Shared = RefCell<Inner>;
+
+/// Everything one client owns.
+pub struct Inner {
+    pub core: Client,
+    url: String,
+    protocols: js_sys::Array,
+    token_provider: Option<Function>,
+    pub raw: bool,
+    raw_pong_type: String,
+    keys: js::Keys,
+    socket: Option<Socket>,
+    /// An attempt waiting for the token provider before its socket exists.
+    pending_open: Option<SocketId>,
+    timer: Timer,
+    window: Option<WindowListeners>,
+    next_listener: u32,
+    status_listeners: Vec<(u32, Function)>,
+    message_listeners: Vec<(u32, Function)>,
+    type_listeners: Vec<(u32, String, Function)>,
+    pub topics: Vec<Topic>,
+    /// `remove(id)`; removers handed to the app are this bound to an id, so
+    /// listeners cost no closure each.
+    remover: Option<Closure<dyn FnMut(u32)>>,
+}
+
+impl Inner {
+    /// A fresh listener id.
+    pub fn listener_id(&mut self) -> u32 {
+        self.next_listener += 1;
+        self.next_listener
+    }
+
+    /// A JS function that removes listener `id` when called.
+    pub fn remover_for(&self, id: u32) -> Function {
+        let remover: &Function = match &self.remover {
+            Some(r) => r.as_ref().unchecked_ref(),
+            None => return Function::new_no_args(""),
+        };
+        remover
+            .bind1(&JsValue::NULL, &JsValue::from(id))
+            .unchecked_into()
+    }
+
+    fn remove_listener(&mut self, id: u32) {
+        self.status_listeners.retain(|(i, _)| *i != id);
+        self.message_listeners.retain(|(i, _)| *i != id);
+        self.type_listeners.retain(|(i, _, _)| *i != id);
+        for topic in &mut self.topics {
+            topic.remove_state_listener(id);
+        }
+    }
+}
+
+/// Runs `f` on the client behind `weak` with the current time, then performs
+/// whatever the core decided. Used by every browser callback.
+pub fn with(weak: &Weak<Shared>, f: impl FnOnce(&mut Inner, Timestamp)) {
+    if let Some(rc) = weak.upgrade() {
+        f(&mut rc.borrow_mut(), js::now());
+        pump(&rc);
+    }
+}
+
+/// The receive path, run once per inbound frame: parse in JS, classify by
+/// `type`, let the core judge it, hand it to the app's callbacks.
+pub fn on_message(weak: &Weak<Shared>, socket: SocketId, data: JsValue) {
+    let Some(rc) = weak.upgrade() else { return };
+    // Text that is not JSON is still an application message: the string.
+    let frame = if data.is_string() {
+        js::json_parse(&data).unwrap_or(data)
+    } else {
+        data
+    };
+    let callbacks = {
+        let mut guard = rc.borrow_mut();
+        let inner = &mut *guard;
+        let ty = get(&frame, &inner.keys.type_).as_string();
+        if inner.raw {
+            let inbound = if ty.as_deref() == Some(inner.raw_pong_type.as_str()) {
+                Inbound::Pong { id: None }
+            } else {
+                Inbound::App
+            };
+            match inner.core.handle_frame(js::now(), socket, inbound) {
+                Verdict::Deliver => inner.app_callbacks(ty.as_deref()),
+                Verdict::Drop => Vec::new(),
+            }
+        } else {
+            inner.tether_frame(socket, &frame, ty.as_deref())
+        }
+    };
+    for callback in &callbacks {
+        call_listener(callback, &frame);
+    }
+    pump(&rc);
+}
+
+impl Inner {
+    fn tether_frame(
+        &mut self,
+        socket: SocketId,
+        frame: &JsValue,
+        ty: Option<&str>,
+    ) -> Vec<Function> {
+        let now = js::now();
+        let k = &self.keys;
+        let id = js::as_u64(&get(frame, &k.id));
+        let string = |key: &JsValue| get(frame, key).as_string();
+        let str_field = |key: &str| js::get_string(frame, key).unwrap_or_default();
+        match ty {
+            Some("publication") => {
+                let (Some(topic), Some(epoch), Some(offset)) = (
+                    string(&k.topic),
+                    string(&k.epoch),
+                    js::as_u64(&get(frame, &k.offset)),
+                ) else {
+                    return self.app_or_nothing(socket, now, ty);
+                };
+                let inbound = Inbound::Publication {
+                    topic: &topic,
+                    epoch: &epoch,
+                    offset,
+                };
+                match self.core.handle_frame(now, socket, inbound) {
+                    Verdict::Deliver => self
+                        .topics
+                        .iter()
+                        .find(|t| t.name == topic)
+                        .map(Topic::callbacks)
+                        .unwrap_or_default(),
+                    Verdict::Drop => Vec::new(),
+                }
+            }
+            Some("connection_established") => {
+                let client_id = str_field("client_id");
+                // Seconds on the wire, ms in the core.
+                let heartbeat_interval_ms = get(frame, &"heartbeat_interval".into())
+                    .as_f64()
+                    .filter(|s| s.is_finite() && *s > 0.0)
+                    .map(|s| (s * 1000.0) as u64);
+                self.core.handle_frame(
+                    now,
+                    socket,
+                    Inbound::Established {
+                        client_id: &client_id,
+                        heartbeat_interval_ms,
+                    },
+                );
+                Vec::new()
+            }
+            Some("subscribed") => {
+                let (topic, epoch) = (str_field("topic"), str_field("epoch"));
+                let recovered = get(frame, &"recovered".into()).as_bool();
+                let inbound = Inbound::Subscribed {
+                    id: id.unwrap_or(0),
+                    topic: &topic,
+                    epoch: &epoch,
+                    offset: js::get_u64(frame, "offset").unwrap_or(0),
+                    recovered,
+                    missed: js::get_u64(frame, "missed").unwrap_or(0),
+                };
+                self.core.handle_frame(now, socket, inbound);
+                Vec::new()
+            }
+            Some("unsubscribed") => {
+                let topic = str_field("topic");
+                let inbound = Inbound::Unsubscribed {
+                    id: id.unwrap_or(0),
+                    topic: &topic,
+                };
+                self.core.handle_frame(now, socket, inbound);
+                Vec::new()
+            }
+            Some("pong") => {
+                self.core.handle_frame(now, socket, Inbound::Pong { id });
+                Vec::new()
+            }
+            Some("ping") => {
+                self.core.handle_frame(now, socket, Inbound::Ping { id });
+                Vec::new()
+            }
+            Some("error") => {
+                let (code, message) = (str_field("code"), str_field("message"));
+                let inbound = Inbound::Error {
+                    id,
+                    code: &code,
+                    message: &message,
+                };
+                self.core.handle_frame(now, socket, inbound);
+                Vec::new()
+            }
+            Some("goaway") => {
+                let inbound = Inbound::Goaway {
+                    retry_after_ms: js::get_u64(frame, "retry_after_ms").unwrap_or(0),
+                    spread_ms: js::get_u64(frame, "spread_ms").unwrap_or(0),
+                };
+                self.core.handle_frame(now, socket, inbound);
+                Vec::new()
+            }
+            _ => self.app_or_nothing(socket, now, ty),
+        }
+    }
+
+    fn app_or_nothing(
+        &mut self,
+        socket: SocketId,
+        now: Timestamp,
+        ty: Option<&str>,
+    ) -> Vec<Function> {
+        match self.core.handle_frame(now, socket, Inbound::App) {
+            Verdict::Deliver => self.app_callbacks(ty),
+            Verdict::Drop => Vec::new(),
+        }
+    }
+
+    /// `onMessage` listeners, then `on(type)` listeners of this type.
+    fn app_callbacks(&self, ty: Option<&str>) -> Vec<Function> {
+        let all = self.message_listeners.iter().map(|(_, f)| f.clone());
+        let typed = self
+            .type_listeners
+            .iter()
+            .filter(|(_, t, _)| Some(t.as_str()) == ty)
+            .map(|(_, _, f)| f.clone());
+        all.chain(typed).collect()
+    }
+}
+
+/// Performs the core's actions and dispatches its events until it has
+/// nothing more to say, then re-arms the one timer. Actions first: on each
+/// open the resubscribe and queued frames go out before status listeners run.
+pub fn pump(rc: &Rc<Shared>) {
+    loop {
+        let action = rc.borrow_mut().core.poll_action();
+        if let Some(action) = action {
+            perform(rc, action);
+            continue;
+        }
+        let event = rc.borrow_mut().core.poll_event();
+        match event {
+            Some(event) => dispatch(rc, event),
+            None => break,
+        }
+    }
+    let mut inner = rc.borrow_mut();
+    let deadline = inner.core.poll_timeout();
+    inner.timer.arm(deadline);
+}
+
+fn perform(rc: &Rc<Shared>, action: Action) {
+    match action {
+        Action::Open { socket } => start_attempt(rc, socket),
+        Action::Send { socket, text } => {
+            let inner = rc.borrow();
+            if let Some(s) = inner.socket.as_ref().filter(|s| s.id == socket) {
+                s.send(&text);
+            }
+        }
+        Action::Close {
+            socket,
+            code,
+            reason,
+        } => {
+            let taken = {
+                let mut inner = rc.borrow_mut();
+                if inner.pending_open == Some(socket) {
+                    inner.pending_open = None;
+                }
+                match &inner.socket {
+                    Some(s) if s.id == socket => inner.socket.take(),
+                    _ => None,
+                }
+            };
+            if let Some(s) = taken {
+                s.close(code, reason);
+            }
+        }
+    }
+}
+
+/// Asks the token provider (if any), then opens the socket. The provider
+/// runs with no borrow held: it is application code.
+fn start_attempt(rc: &Rc<Shared>, socket: SocketId) {
+    let provider = {
+        let mut inner = rc.borrow_mut();
+        inner.pending_open = Some(socket);
+        inner.token_provider.clone()
+    };
+    let Some(provider) = provider else {
+        return open_socket(rc, socket, None);
+    };
+    let token = match provider.call0(&JsValue::UNDEFINED) {
+        Ok(token) => token,
+        Err(e) => {
+            return fail_attempt(
+                rc,
+                socket,
+                &format!("tokenProvider threw: {}", describe(&e)),
+            )
+        }
+    };
+    if let Some(token) = token.as_string() {
+        return open_socket(rc, socket, Some(token));
+    }
+    let Ok(promise) = token.dyn_into::<Promise>() else {
+        return fail_attempt(
+            rc,
+            socket,
+            "tokenProvider must return a string or a Promise of one",
+        );
+    };
+    let weak = Rc::downgrade(rc);
+    wasm_bindgen_futures::spawn_local(async move {
+        let result = wasm_bindgen_futures::JsFuture::from(promise).await;
+        let Some(rc) = weak.upgrade() else { return };
+        match result.map(|t| t.as_string()) {
+            Ok(Some(token)) => open_socket(&rc, socket, Some(token)),
+            Ok(None) => fail_attempt(&rc, socket, "tokenProvider must resolve to a string"),
+            Err(e) => fail_attempt(
+                &rc,
+                socket,
+                &format!("tokenProvider rejected: {}", describe(&e)),
+            ),
+        }
+        pump(&rc);
+    });
+}
+
+fn open_socket(rc: &Rc<Shared>, socket: SocketId, token: Option<String>) {
+    let mut inner = rc.borrow_mut();
+    // The attempt may have been cancelled (timeout, close) while waiting.
+    if inner.pending_open != Some(socket) {
+        return;
+    }
+    inner.pending_open = None;
+    let url = match token {
+        Some(t) => {
+            let sep = if inner.url.contains('?') { '&' } else { '?' };
+            format!(
+                "{}{sep}token={}",
+                inner.url,
+                js_sys::encode_uri_component(&t)
+            )
+        }
+        None => inner.url.clone(),
+    };
+    match Socket::open(Rc::downgrade(rc), socket, &url, &inner.protocols) {
+        Ok(s) => inner.socket = Some(s),
+        Err(e) => {
+            drop(inner);
+            fail_attempt(rc, socket, &describe(&e));
+        }
+    }
+}
+
+/// An attempt that never got a socket fails like a socket that never opened.
+fn fail_attempt(rc: &Rc<Shared>, socket: SocketId, message: &str) {
+    let mut inner = rc.borrow_mut();
+    if inner.pending_open == Some(socket) {
+        inner.pending_open = None;
+    }
+    let now = js::now();
+    inner.core.handle_socket_error(now, socket, message);
+    inner.core.handle_socket_close(
+        now,
+        socket,
+        tether_protocol::close::code::ABNORMAL,
+        "",
+        false,
+    );
+}
+
+fn dispatch(rc: &Rc<Shared>, event: Event) {
+    let (arg, listeners) = {
+        let inner = rc.borrow();
+        match event {
+            Event::Status => (
+                status_object(inner.core.status()),
+                inner
+                    .status_listeners
+                    .iter()
+                    .map(|(_, f)| f.clone())
+                    .collect(),
+            ),
+            Event::Subscription {
+                topic,
+                state,
+                recovered,
+                missed,
+                error,
+            } => {
+                let listeners = inner
+                    .topics
+                    .iter()
+                    .find(|t| t.name == topic)
+                    .map(Topic::state_listeners)
+                    .unwrap_or_default();
+                (
+                    subscription::event_object(state.as_str(), recovered, missed, error.as_deref()),
+                    listeners,
+                )
+            }
+        }
+    };
+    for listener in &listeners {
+        call_listener(listener, &arg);
+    }
+}
+
+/// The `status` snapshot object of js-api.md.
+fn status_object(s: &Status) -> JsValue {
+    let last_close = s.last_close.as_ref().map_or(JsValue::NULL, |c| {
+        object(&[
+            ("code", JsValue::from(c.code)),
+            ("reason", JsValue::from_str(&c.reason)),
+            ("wasClean", JsValue::from(c.was_clean)),
+        ])
+    });
+    object(&[
+        ("state", JsValue::from_str(s.state.as_str())),
+        ("attempt", JsValue::from(s.attempt)),
+        (
+            "nextRetryAt",
+            js::number_or_null(s.next_retry_at.map(|t| t.0)),
+        ),
+        ("lastClose", last_close),
+        ("lastError", js::string_or_null(s.last_error.as_deref())),
+        ("rttMs", js::number_or_null(s.rtt_ms)),
+        ("clientId", js::string_or_null(s.client_id.as_deref())),
+        ("queued", JsValue::from_f64(s.queued as f64)),
+        ("since", JsValue::from_f64(s.since.0 as f64)),
+    ])
+}
+
+/// The single browser timer, armed at the core's next deadline.
+struct Timer {
+    callback: Option<Closure<dyn FnMut()>>,
+    handle: Option<JsValue>,
+    deadline: Option<Timestamp>,
+}
+
+impl Timer {
+    fn arm(&mut self, deadline: Option<Timestamp>) {
+        if deadline == self.deadline && (deadline.is_none() || self.handle.is_some()) {
+            return;
+        }
+        self.cancel();
+        self.deadline = deadline;
+        let (Some(at), Some(callback)) = (deadline, &self.callback) else {
+            return;
+        };
+        // Browsers fire a timeout > 2^31-1 ms at once; the core re-arms anyway.
+        let delay = at.0.saturating_sub(js::now().0).min(i32::MAX as u64);
+        self.handle = Some(js::set_timeout(
+            callback.as_ref().unchecked_ref(),
+            delay as f64,
+        ));
+    }
+
+    fn cancel(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            js::clear_timeout(&handle);
+        }
+        self.deadline = None;
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}
+
+/// A Tether client: one resilient connection to a Tether (or plain JSON)
+/// WebSocket server. See the README for every option, state and event.
+#[wasm_bindgen]
+pub struct Tether {
+    rc: Rc<Shared>,
+}
+
+#[wasm_bindgen]
+impl Tether {
+    /// Creates a client for `url` (`ws://` or `wss://`). Throws a `TypeError`
+    /// naming the option when an option is wrong. Connects at once unless
+    /// `autoConnect` is false.
+    #[wasm_bindgen(constructor)]
+    pub fn new(url: JsValue, options: JsValue) -> Result<Tether, JsValue> {
+        let url = options::parse_url(&url)?;
+        let Options {
+            config,
+            auto_connect,
+            protocols,
+            token_provider,
+            raw_pong_type,
+        } = options::parse(&options)?;
+        let raw = config.mode == tether_core::Mode::Raw;
+        let seed = (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64;
+        let core = Client::new(config, js::now(), seed, window::is_online());
+        let rc = Rc::new_cyclic(|weak: &Weak<Shared>| {
+            let w = weak.clone();
+            let timer_callback = Closure::<dyn FnMut()>::new(move || {
+                with(&w, |inner, now| {
+                    // The timer is spent; `pump` arms the next one.
+                    inner.timer.handle = None;
+                    inner.timer.deadline = None;
+                    inner.core.handle_timeout(now);
+                })
+            });
+            let w = weak.clone();
+            let remover = Closure::<dyn FnMut(u32)>::new(move |id: u32| {
+                if let Some(rc) = w.upgrade() {
+                    rc.borrow_mut().remove_listener(id);
+                }
+            });
+            RefCell::new(Inner {
+                core,
+                url,
+                protocols,
+                token_provider,
+                raw,
+                raw_pong_type,
+                keys: js::Keys::new(),
+                socket: None,
+                pending_open: None,
+                timer: Timer {
+                    callback: Some(timer_callback),
+                    handle: None,
+                    deadline: None,
+                },
+                window: None,
+                next_listener: 0,
+                status_listeners: Vec::new(),
+                message_listeners: Vec::new(),
+                type_listeners: Vec::new(),
+                topics: Vec::new(),
+                remover: Some(remover),
+            })
+        });
+        let client = Tether { rc };
+        if auto_connect {
+            client.connect();
+        }
+        Ok(client)
+    }
+
+    /// `"idle" | "connecting" | "open" | "reconnecting" | "offline" | "closed" | "failed"`.
+    #[wasm_bindgen(getter)]
+    pub fn state(&self) -> String {
+        self.rc.borrow().core.state().as_str().to_owned()
+    }
+
+    /// A snapshot of the connection status (see the README).
+    #[wasm_bindgen(getter)]
+    pub fn status(&self) -> JsValue {
+        status_object(self.rc.borrow().core.status())
+    }
+
+    /// Calls `callback(status)` on every status change; returns a remover.
+    #[wasm_bindgen(js_name = onStatus)]
+    pub fn on_status(&self, callback: Function) -> Function {
+        let mut inner = self.rc.borrow_mut();
+        let id = inner.listener_id();
+        inner.status_listeners.push((id, callback));
+        inner.remover_for(id)
+    }
+
+    /// Calls `callback(message)` for every inbound application message;
+    /// returns a remover.
+    #[wasm_bindgen(js_name = onMessage)]
+    pub fn on_message(&self, callback: Function) -> Function {
+        let mut inner = self.rc.borrow_mut();
+        let id = inner.listener_id();
+        inner.message_listeners.push((id, callback));
+        inner.remover_for(id)
+    }
+
+    /// Calls `callback(message)` for inbound messages whose `type` equals
+    /// `type`; returns a remover.
+    pub fn on(&self, r#type: String, callback: Function) -> Function {
+        let mut inner = self.rc.borrow_mut();
+        let id = inner.listener_id();
+        inner.type_listeners.push((id, r#type, callback));
+        inner.remover_for(id)
+    }
+
+    /// Subscribes `callback` to `topic`; the subscription survives reconnects.
+    pub fn subscribe(
+        &self,
+        topic: JsValue,
+        callback: Function,
+        opts: JsValue,
+    ) -> Result<Subscription, JsValue> {
+        subscription::subscribe(&self.rc, topic, callback, &opts)
+    }
+
+    /// Sends `msg` (an object is JSON-encoded) now when open, else queues it.
+    /// Returns false when it was dropped (queue full, closed or failed).
+    pub fn send(&self, msg: JsValue) -> Result<bool, JsValue> {
+        let text = match msg.as_string() {
+            Some(text) => text,
+            None => js::json_stringify(&msg)
+                .ok()
+                .and_then(|t| t.as_string())
+                .ok_or_else(|| type_error("send() takes a string or a JSON-serialisable value"))?,
+        };
+        let sent = self.rc.borrow_mut().core.send(js::now(), text);
+        pump(&self.rc);
+        Ok(sent)
+    }
+
+    /// Starts a client made with `autoConnect: false`, or restarts one after
+    /// `close()` or `failed`.
+    pub fn connect(&self) {
+        {
+            let mut inner = self.rc.borrow_mut();
+            if inner.window.is_none() {
+                inner.window = WindowListeners::attach(&Rc::downgrade(&self.rc));
+            }
+            inner.core.connect(js::now());
+        }
+        pump(&self.rc);
+    }
+
+    /// Drops the current link, if any, and connects at once.
+    pub fn reconnect(&self) {
+        {
+            let mut inner = self.rc.borrow_mut();
+            if inner.window.is_none() {
+                inner.window = WindowListeners::attach(&Rc::downgrade(&self.rc));
+            }
+            inner.core.reconnect(js::now());
+        }
+        pump(&self.rc);
+    }
+
+    /// Closes for good: no reconnect; timers and page listeners released.
+    /// Listeners and subscriptions stay for a later `connect()`.
+    pub fn close(&self, code: Option<u16>, reason: Option<String>) -> Result<(), JsValue> {
+        let code = code.unwrap_or(tether_protocol::close::code::NORMAL);
+        if code != 1000 && !(3000..=4999).contains(&code) {
+            return Err(type_error("close code must be 1000 or in 3000-4999"));
+        }
+        let window = {
+            let mut inner = self.rc.borrow_mut();
+            inner
+                .core
+                .close(js::now(), code, reason.as_deref().unwrap_or(""));
+            inner.window.take()
+        };
+        drop(window);
+        pump(&self.rc);
+        Ok(())
+    }
+}

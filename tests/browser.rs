@@ -1,0 +1,115 @@
+//! Browser tests: the real SDK in headless Chromium against the real
+//! `tether-server` binary, which the test drives through the control server
+//! started by scripts/test.sh.
+#![cfg(target_arch = "wasm32")]
+
+mod support;
+
+use support::*;
+use tether_ws::Tether;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// Connect, subscribe, receive; the server is SIGKILLed: the SDK reports
+/// `reconnecting` with a growing attempt count; the server comes back on the
+/// same port: the SDK is open again and the old subscription receives a new
+/// publication without the app doing anything.
+#[wasm_bindgen_test]
+async fn recovers_from_a_server_restart_with_its_subscription() {
+    let ws = start_server("restart", "").await;
+    let options = json(r#"{"backoff":{"initialMs":100,"maxMs":400}}"#);
+    let client = Tether::new(JsValue::from_str(&ws), options).expect("client");
+    let statuses = Recorder::new();
+    client.on_status(statuses.function());
+    let received = Recorder::new();
+    let sub = client
+        .subscribe("miners".into(), received.function(), JsValue::UNDEFINED)
+        .expect("subscribe");
+
+    wait_for("open", 10_000.0, || client.state() == "open").await;
+    assert!(get(&client.status(), "clientId")
+        .as_string()
+        .is_some_and(|id| !id.is_empty()));
+    wait_for("subscribed", 10_000.0, || sub.state() == "subscribed").await;
+    publish(
+        "restart",
+        r#"{"topic":"miners","event":"t","data":{"n":1}}"#,
+    )
+    .await;
+    wait_for("first publication", 10_000.0, || received.len() == 1).await;
+
+    kill_server("restart").await;
+    wait_for("reconnecting", 10_000.0, || {
+        client.state() == "reconnecting"
+    })
+    .await;
+    wait_for("attempt 3", 15_000.0, || {
+        statuses.numbers(&["attempt"]).iter().any(|a| *a >= 3.0)
+    })
+    .await;
+    let attempts: Vec<f64> = statuses
+        .numbers(&["attempt"])
+        .into_iter()
+        .filter(|a| *a > 0.0)
+        .collect();
+    assert!(
+        attempts.windows(2).all(|w| w[1] >= w[0]),
+        "attempt count must grow while the server is down: {attempts:?}"
+    );
+    assert_eq!(
+        sub.state(),
+        "pending",
+        "a subscription waits while the link is down"
+    );
+
+    start_server("restart", "").await;
+    wait_for("open again", 15_000.0, || client.state() == "open").await;
+    wait_for("resubscribed", 10_000.0, || sub.state() == "subscribed").await;
+    publish(
+        "restart",
+        r#"{"topic":"miners","event":"t","data":{"n":2}}"#,
+    )
+    .await;
+    wait_for("second publication", 10_000.0, || received.len() == 2).await;
+    assert_eq!(received.numbers(&["data", "n"]), vec![1.0, 2.0]);
+    assert_eq!(received.strings("topic"), vec!["miners", "miners"]);
+    assert_eq!(get(&client.status(), "attempt").as_f64(), Some(0.0));
+    client.close(None, None).expect("close");
+    assert_eq!(client.state(), "closed");
+}
+
+/// Bad options throw a TypeError that names the option.
+#[wasm_bindgen_test]
+fn bad_options_throw_type_errors_naming_the_option() {
+    let cases = [
+        (r#"{"backoff":{"initialMs":-1}}"#, "backoff.initialMs"),
+        (r#"{"backoff":{"jitter":"sometimes"}}"#, "backoff.jitter"),
+        (
+            r#"{"backoff":{"initialMs":5000,"maxMs":100}}"#,
+            "backoff.maxMs",
+        ),
+        (r#"{"connectTimeoutMs":"soon"}"#, "connectTimeoutMs"),
+        (r#"{"heartBeat":{}}"#, "heartBeat"),
+        (r#"{"queue":{"maxMessages":1.5}}"#, "queue.maxMessages"),
+        (r#"{"mode":"binary"}"#, "mode"),
+    ];
+    for (options, name) in cases {
+        let err = match Tether::new("ws://127.0.0.1:9/ws".into(), json(options)) {
+            Ok(_) => panic!("{options} was accepted"),
+            Err(e) => e,
+        };
+        assert!(
+            err.is_instance_of::<js_sys::TypeError>(),
+            "{options}: not a TypeError"
+        );
+        let message = get(&err, "message").as_string().unwrap_or_default();
+        assert!(
+            message.contains(name),
+            "{options}: message {message:?} does not name {name}"
+        );
+    }
+    let bad_url = Tether::new("http://example.invalid".into(), JsValue::UNDEFINED);
+    assert!(bad_url.is_err_and(|e| e.is_instance_of::<js_sys::TypeError>()));
+}
