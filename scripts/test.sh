@@ -49,6 +49,6 @@ CHROMEDRIVER=/usr/bin/chromedriver \
 WASM_BINDGEN_TEST_WEBDRIVER_JSON="$ROOT/webdriver.json" \
 WASM_BINDGEN_TEST_TIMEOUT=120 \
   run "browser tests (server logs: $control_log)" \
-  cargo test --locked --target wasm32-unknown-unknown -p tether-ws --test browser
+  cargo test --locked --target wasm32-unknown-unknown -p tether-ws --tests
 
 printf '\nall checks and tests passed\n'
