@@ -13,9 +13,14 @@ use crate::window::{self, WindowListeners};
 use js_sys::{Function, Promise};
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
-use tether_core::{Action, Client, Event, Inbound, SocketId, Status, Timestamp, Verdict};
+use tether_core::{
+    Action, Client, Event, Inbound, RequestKey, SocketId, Status, Timestamp, Verdict,
+};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+
+/// `request()`'s default `timeoutMs`.
+const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 10_000;
 
 /// The client state shared by the class and its callbacks.
 pub type Shared = RefCell<Inner>;
@@ -39,6 +44,8 @@ pub struct Inner {
     message_listeners: Vec<(u32, Function)>,
     type_listeners: Vec<(u32, String, Function)>,
     pub topics: Vec<Topic>,
+    /// Pending `request()` promises: key, resolve, reject.
+    requests: Vec<(RequestKey, Function, Function)>,
     /// `remove(id)`; removers handed to the app are this bound to an id, so
     /// listeners cost no closure each.
     remover: Option<Closure<dyn FnMut(u32)>>,
@@ -91,65 +98,83 @@ pub fn on_message(weak: &Weak<Shared>, socket: SocketId, data: JsValue) {
     } else {
         data
     };
-    let callbacks = {
+    let delivery = {
         let mut guard = rc.borrow_mut();
         let inner = &mut *guard;
         let ty = get(&frame, &inner.keys.type_).as_string();
-        if inner.raw {
-            let inbound = if ty.as_deref() == Some(inner.raw_pong_type.as_str()) {
-                Inbound::Pong { id: None }
-            } else {
-                Inbound::App
-            };
-            match inner.core.handle_frame(js::now(), socket, inbound) {
-                Verdict::Deliver => inner.app_callbacks(ty.as_deref()),
-                Verdict::Drop => Vec::new(),
-            }
+        let (verdict, topic) = if inner.raw {
+            (inner.raw_frame(socket, &frame, ty.as_deref()), None)
         } else {
             inner.tether_frame(socket, &frame, ty.as_deref())
-        }
+        };
+        inner.delivery(verdict, topic.as_deref(), ty.as_deref())
     };
-    for callback in &callbacks {
-        call_listener(callback, &frame);
+    match delivery {
+        Delivery::Nothing => {}
+        Delivery::Callbacks(callbacks) => {
+            for callback in &callbacks {
+                call_listener(callback, &frame);
+            }
+        }
+        Delivery::Resolve(resolve) => call_listener(&resolve, &frame),
+        Delivery::Reject(reject) => {
+            let message = js::get_string(&frame, "message").unwrap_or_else(|| "error reply".into());
+            let code = js::get_string(&frame, "code");
+            call_listener(
+                &reject,
+                &js::request_error(&message, code.as_deref(), &frame),
+            );
+        }
     }
     pump(&rc);
 }
 
+/// What the app gets from one inbound frame.
+enum Delivery {
+    Nothing,
+    Callbacks(Vec<Function>),
+    Resolve(Function),
+    Reject(Function),
+}
+
 impl Inner {
+    fn raw_frame(&mut self, socket: SocketId, frame: &JsValue, ty: Option<&str>) -> Verdict {
+        let inbound = if ty == Some(self.raw_pong_type.as_str()) {
+            Inbound::Pong { id: None }
+        } else {
+            reply_or_app(js::as_u64(&get(frame, &self.keys.id)))
+        };
+        self.core.handle_frame(js::now(), socket, inbound)
+    }
+
+    /// Classifies a tether-mode frame for the core; returns its verdict and,
+    /// for a publication, its topic.
     fn tether_frame(
         &mut self,
         socket: SocketId,
         frame: &JsValue,
         ty: Option<&str>,
-    ) -> Vec<Function> {
+    ) -> (Verdict, Option<String>) {
         let now = js::now();
         let k = &self.keys;
         let id = js::as_u64(&get(frame, &k.id));
-        let string = |key: &JsValue| get(frame, key).as_string();
         let str_field = |key: &str| js::get_string(frame, key).unwrap_or_default();
-        match ty {
+        let verdict = match ty {
             Some("publication") => {
-                let (Some(topic), Some(epoch), Some(offset)) = (
-                    string(&k.topic),
-                    string(&k.epoch),
-                    js::as_u64(&get(frame, &k.offset)),
-                ) else {
-                    return self.app_or_nothing(socket, now, ty);
-                };
-                let inbound = Inbound::Publication {
-                    topic: &topic,
-                    epoch: &epoch,
-                    offset,
-                };
-                match self.core.handle_frame(now, socket, inbound) {
-                    Verdict::Deliver => self
-                        .topics
-                        .iter()
-                        .find(|t| t.name == topic)
-                        .map(Topic::callbacks)
-                        .unwrap_or_default(),
-                    Verdict::Drop => Vec::new(),
+                let topic = get(frame, &k.topic).as_string();
+                let epoch = get(frame, &k.epoch).as_string();
+                let offset = js::as_u64(&get(frame, &k.offset));
+                if let (Some(topic), Some(epoch), Some(offset)) = (topic, epoch, offset) {
+                    let inbound = Inbound::Publication {
+                        topic: &topic,
+                        epoch: &epoch,
+                        offset,
+                    };
+                    let verdict = self.core.handle_frame(now, socket, inbound);
+                    return (verdict, Some(topic));
                 }
+                // Malformed: not ours to judge; the app sees it as a message.
+                self.core.handle_frame(now, socket, Inbound::App)
             }
             Some("connection_established") => {
                 let client_id = str_field("client_id");
@@ -158,29 +183,23 @@ impl Inner {
                     .as_f64()
                     .filter(|s| s.is_finite() && *s > 0.0)
                     .map(|s| (s * 1000.0) as u64);
-                self.core.handle_frame(
-                    now,
-                    socket,
-                    Inbound::Established {
-                        client_id: &client_id,
-                        heartbeat_interval_ms,
-                    },
-                );
-                Vec::new()
+                let inbound = Inbound::Established {
+                    client_id: &client_id,
+                    heartbeat_interval_ms,
+                };
+                self.core.handle_frame(now, socket, inbound)
             }
             Some("subscribed") => {
                 let (topic, epoch) = (str_field("topic"), str_field("epoch"));
-                let recovered = get(frame, &"recovered".into()).as_bool();
                 let inbound = Inbound::Subscribed {
                     id: id.unwrap_or(0),
                     topic: &topic,
                     epoch: &epoch,
                     offset: js::get_u64(frame, "offset").unwrap_or(0),
-                    recovered,
+                    recovered: get(frame, &"recovered".into()).as_bool(),
                     missed: js::get_u64(frame, "missed").unwrap_or(0),
                 };
-                self.core.handle_frame(now, socket, inbound);
-                Vec::new()
+                self.core.handle_frame(now, socket, inbound)
             }
             Some("unsubscribed") => {
                 let topic = str_field("topic");
@@ -188,17 +207,10 @@ impl Inner {
                     id: id.unwrap_or(0),
                     topic: &topic,
                 };
-                self.core.handle_frame(now, socket, inbound);
-                Vec::new()
+                self.core.handle_frame(now, socket, inbound)
             }
-            Some("pong") => {
-                self.core.handle_frame(now, socket, Inbound::Pong { id });
-                Vec::new()
-            }
-            Some("ping") => {
-                self.core.handle_frame(now, socket, Inbound::Ping { id });
-                Vec::new()
-            }
+            Some("pong") => self.core.handle_frame(now, socket, Inbound::Pong { id }),
+            Some("ping") => self.core.handle_frame(now, socket, Inbound::Ping { id }),
             Some("error") => {
                 let (code, message) = (str_field("code"), str_field("message"));
                 let inbound = Inbound::Error {
@@ -206,31 +218,46 @@ impl Inner {
                     code: &code,
                     message: &message,
                 };
-                self.core.handle_frame(now, socket, inbound);
-                Vec::new()
+                self.core.handle_frame(now, socket, inbound)
             }
             Some("goaway") => {
                 let inbound = Inbound::Goaway {
                     retry_after_ms: js::get_u64(frame, "retry_after_ms").unwrap_or(0),
                     spread_ms: js::get_u64(frame, "spread_ms").unwrap_or(0),
                 };
-                self.core.handle_frame(now, socket, inbound);
-                Vec::new()
+                self.core.handle_frame(now, socket, inbound)
             }
-            _ => self.app_or_nothing(socket, now, ty),
+            _ => self.core.handle_frame(now, socket, reply_or_app(id)),
+        };
+        (verdict, None)
+    }
+
+    /// Turns the core's verdict into the callbacks or promise to call.
+    fn delivery(&mut self, verdict: Verdict, topic: Option<&str>, ty: Option<&str>) -> Delivery {
+        match verdict {
+            Verdict::Drop => Delivery::Nothing,
+            Verdict::Deliver => Delivery::Callbacks(match topic {
+                Some(topic) => self
+                    .topics
+                    .iter()
+                    .find(|t| t.name == topic)
+                    .map(Topic::callbacks)
+                    .unwrap_or_default(),
+                None => self.app_callbacks(ty),
+            }),
+            Verdict::Resolve(key) => self
+                .take_request(key)
+                .map_or(Delivery::Nothing, |(resolve, _)| Delivery::Resolve(resolve)),
+            Verdict::Reject(key) => self
+                .take_request(key)
+                .map_or(Delivery::Nothing, |(_, reject)| Delivery::Reject(reject)),
         }
     }
 
-    fn app_or_nothing(
-        &mut self,
-        socket: SocketId,
-        now: Timestamp,
-        ty: Option<&str>,
-    ) -> Vec<Function> {
-        match self.core.handle_frame(now, socket, Inbound::App) {
-            Verdict::Deliver => self.app_callbacks(ty),
-            Verdict::Drop => Vec::new(),
-        }
+    fn take_request(&mut self, key: RequestKey) -> Option<(Function, Function)> {
+        let at = self.requests.iter().position(|(k, _, _)| *k == key)?;
+        let (_, resolve, reject) = self.requests.remove(at);
+        Some((resolve, reject))
     }
 
     /// `onMessage` listeners, then `on(type)` listeners of this type.
@@ -243,6 +270,11 @@ impl Inner {
             .map(|(_, _, f)| f.clone());
         all.chain(typed).collect()
     }
+}
+
+/// A frame with a numeric `id` may answer a `request()`.
+fn reply_or_app(id: Option<u64>) -> Inbound<'static> {
+    id.map_or(Inbound::App, |id| Inbound::Reply { id })
 }
 
 /// Performs the core's actions and dispatches its events until it has
@@ -390,6 +422,16 @@ fn fail_attempt(rc: &Rc<Shared>, socket: SocketId, message: &str) {
 }
 
 fn dispatch(rc: &Rc<Shared>, event: Event) {
+    if let Event::RequestFailed { key, error } = event {
+        let reject = rc.borrow_mut().take_request(key);
+        if let Some((_, reject)) = reject {
+            call_listener(
+                &reject,
+                &js::request_error(error.message(), Some(error.code()), &JsValue::NULL),
+            );
+        }
+        return;
+    }
     let (arg, listeners) = {
         let inner = rc.borrow();
         match event {
@@ -419,6 +461,7 @@ fn dispatch(rc: &Rc<Shared>, event: Event) {
                     listeners,
                 )
             }
+            Event::RequestFailed { .. } => return,
         }
     };
     for listener in &listeners {
@@ -552,6 +595,7 @@ impl Tether {
                 message_listeners: Vec::new(),
                 type_listeners: Vec::new(),
                 topics: Vec::new(),
+                requests: Vec::new(),
                 remover: Some(remover),
             })
         });
@@ -625,6 +669,51 @@ impl Tether {
         let sent = self.rc.borrow_mut().core.send(js::now(), text);
         pump(&self.rc);
         Ok(sent)
+    }
+
+    /// Sends `msg` (a JSON object) with a fresh `id` and resolves with the
+    /// reply frame of that id. Rejects with an `Error` (with `code`, and
+    /// `reply` for an error frame) on an `error` reply, after
+    /// `opts.timeoutMs` (default 10000), when the link carrying it drops, or
+    /// on `close()`. Waits in the send queue while not open.
+    pub fn request(&self, msg: JsValue, opts: JsValue) -> Result<Promise, JsValue> {
+        if !msg.is_object() || msg.is_function() || js_sys::Array::is_array(&msg) {
+            return Err(type_error("request() takes a JSON object"));
+        }
+        let timeout = js::get(&opts, &"timeoutMs".into());
+        let timeout_ms = match timeout.as_f64() {
+            _ if timeout.is_undefined() => DEFAULT_REQUEST_TIMEOUT_MS,
+            Some(ms) if ms.is_finite() && ms > 0.0 => ms as u64,
+            _ => {
+                return Err(type_error(
+                    "opts.timeoutMs must be a finite number of milliseconds > 0",
+                ))
+            }
+        };
+        // The id is the client's: a copy without the app's.
+        let copy = js_sys::Object::assign(&js_sys::Object::new(), msg.unchecked_ref());
+        let _ = js_sys::Reflect::delete_property(&copy, &"id".into());
+        let body = js::json_stringify(&copy)
+            .ok()
+            .and_then(|t| t.as_string())
+            .ok_or_else(|| type_error("request() takes a JSON-serialisable object"))?;
+        let mut settle = None;
+        let promise = Promise::new(&mut |resolve, reject| settle = Some((resolve, reject)));
+        let (resolve, reject) = settle.ok_or_else(|| js::error("Promise executor did not run"))?;
+        let result = self
+            .rc
+            .borrow_mut()
+            .core
+            .request(js::now(), body, timeout_ms);
+        match result {
+            Ok(key) => self.rc.borrow_mut().requests.push((key, resolve, reject)),
+            Err(e) => call_listener(
+                &reject,
+                &js::request_error(e.message(), Some(e.code()), &JsValue::NULL),
+            ),
+        }
+        pump(&self.rc);
+        Ok(promise)
     }
 
     /// Starts a client made with `autoConnect: false`, or restarts one after

@@ -39,6 +39,16 @@ pub fn error(message: &str) -> JsValue {
     js_sys::Error::new(message).into()
 }
 
+/// The `Error` a `request()` promise is rejected with: `code` is the
+/// server's error code or the client's reason (`timeout`, ...), `reply` the
+/// error frame (or null).
+pub fn request_error(message: &str, code: Option<&str>, reply: &JsValue) -> JsValue {
+    let error = error(message);
+    let _ = Reflect::set(&error, &"code".into(), &string_or_null(code));
+    let _ = Reflect::set(&error, &"reply".into(), reply);
+    error
+}
+
 /// Human-readable text of a thrown value.
 pub fn describe(thrown: &JsValue) -> String {
     if let Some(e) = thrown.dyn_ref::<js_sys::Error>() {

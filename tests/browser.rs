@@ -113,3 +113,45 @@ fn bad_options_throw_type_errors_naming_the_option() {
     let bad_url = Tether::new("http://example.invalid".into(), JsValue::UNDEFINED);
     assert!(bad_url.is_err_and(|e| e.is_instance_of::<js_sys::TypeError>()));
 }
+
+/// `request()` resolves with the reply of its id and rejects with the
+/// server's error code; after `close()` it rejects at once.
+#[wasm_bindgen_test]
+async fn requests_resolve_with_their_reply_and_reject_on_error() {
+    let ws = start_server("requests", "").await;
+    let client = Tether::new(JsValue::from_str(&ws), JsValue::UNDEFINED).expect("client");
+    // Sent before open: waits in the queue, gets its id on the wire.
+    let early = client
+        .request(json(r#"{"type":"get_topics"}"#), JsValue::UNDEFINED)
+        .expect("request");
+    let reply = wasm_bindgen_futures::JsFuture::from(early)
+        .await
+        .expect("reply");
+    assert_eq!(get(&reply, "type").as_string().as_deref(), Some("topics"));
+    let topics = get(&reply, "topics");
+    assert!(js_sys::Array::is_array(&topics), "topics list: {reply:?}");
+
+    let forbidden = json(r#"{"type":"publish","topic":"miners","data":{}}"#);
+    let denied = client
+        .request(forbidden, JsValue::UNDEFINED)
+        .expect("request");
+    let err = wasm_bindgen_futures::JsFuture::from(denied)
+        .await
+        .expect_err("rejected");
+    assert_eq!(get(&err, "code").as_string().as_deref(), Some("forbidden"));
+
+    client.close(None, None).expect("close");
+    let late = client
+        .request(json(r#"{"type":"get_topics"}"#), JsValue::UNDEFINED)
+        .expect("request");
+    let err = wasm_bindgen_futures::JsFuture::from(late)
+        .await
+        .expect_err("rejected when closed");
+    assert_eq!(get(&err, "code").as_string().as_deref(), Some("closed"));
+    assert!(
+        client
+            .request(JsValue::from_str("text"), JsValue::UNDEFINED)
+            .is_err(),
+        "not an object"
+    );
+}

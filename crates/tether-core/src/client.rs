@@ -155,6 +155,56 @@ pub enum Event {
         /// `code: message` of the `error` reply, when failed.
         error: Option<String>,
     },
+    /// A `request()` ended without a reply: reject its promise.
+    RequestFailed {
+        /// The request.
+        key: RequestKey,
+        /// Why.
+        error: RequestError,
+    },
+}
+
+/// Identifies one `request()` between the core and the shell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RequestKey(pub u64);
+
+/// Why a `request()` failed without a reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequestError {
+    /// No reply within its timeout.
+    Timeout,
+    /// Its link dropped after it was written.
+    LinkLost,
+    /// The client was closed (or is closed or failed).
+    Closed,
+    /// The send queue is full.
+    QueueFull,
+    /// The message is not a JSON object, so it cannot carry an `id`.
+    NotAnObject,
+}
+
+impl RequestError {
+    /// A short machine-readable code (`Error.code` in JS).
+    pub fn code(&self) -> &'static str {
+        match self {
+            RequestError::Timeout => "timeout",
+            RequestError::LinkLost => "link_lost",
+            RequestError::Closed => "closed",
+            RequestError::QueueFull => "queue_full",
+            RequestError::NotAnObject => "not_an_object",
+        }
+    }
+
+    /// The message of the `Error` the promise is rejected with.
+    pub fn message(&self) -> &'static str {
+        match self {
+            RequestError::Timeout => "request timed out",
+            RequestError::LinkLost => "connection lost before the reply",
+            RequestError::Closed => "client closed",
+            RequestError::QueueFull => "send queue full",
+            RequestError::NotAnObject => "request() takes a JSON object",
+        }
+    }
 }
 
 /// An inbound frame, classified by the shell from its `"type"`.
@@ -224,6 +274,12 @@ pub enum Inbound<'a> {
         /// Plus `uniform(0, spread_ms)`.
         spread_ms: u64,
     },
+    /// Any other frame that carries a numeric `id`: the reply to a
+    /// `request()`, or else an application message.
+    Reply {
+        /// The frame's `id`.
+        id: u64,
+    },
     /// Any other frame: an application message.
     App,
 }
@@ -237,6 +293,10 @@ pub enum Verdict {
     /// Do not: a protocol frame, a frame from a stale socket, or a duplicate
     /// publication.
     Drop,
+    /// The reply to this request: resolve its promise with the frame.
+    Resolve(RequestKey),
+    /// An `error` reply to this request: reject its promise with it.
+    Reject(RequestKey),
 }
 
 /// What a closed link asks for next.
@@ -263,6 +323,23 @@ struct Sub {
     req: Option<u64>,
     /// Whether that subscribe carried a recover position.
     asked_recovery: bool,
+}
+
+/// A frame waiting for the next open. A request gets its `id` only when it
+/// is written, so ids increase on every connection.
+#[derive(Debug)]
+struct Outgoing {
+    text: String,
+    request: Option<RequestKey>,
+}
+
+/// A `request()` waiting for its reply.
+#[derive(Debug)]
+struct Pending {
+    key: RequestKey,
+    deadline: Timestamp,
+    /// The socket and id it was written with; `None` while queued.
+    wire: Option<(SocketId, u64)>,
 }
 
 /// The current socket and its deadlines.
@@ -307,8 +384,10 @@ pub struct Client {
     last_socket: u64,
     link: Option<Link>,
     subs: Vec<Sub>,
-    queue: VecDeque<String>,
+    queue: VecDeque<Outgoing>,
     queue_bytes: usize,
+    requests: Vec<Pending>,
+    last_request: u64,
     actions: VecDeque<Action>,
     events: VecDeque<Event>,
     /// The fields whose change triggers [`Event::Status`], as last reported.
@@ -344,6 +423,8 @@ impl Client {
             subs: Vec::new(),
             queue: VecDeque::new(),
             queue_bytes: 0,
+            requests: Vec::new(),
+            last_request: 0,
             actions: VecDeque::new(),
             events: VecDeque::new(),
             reported: (state, 0, None, None),
@@ -395,6 +476,13 @@ impl Client {
             close::code::NORMAL
         };
         let reason = close_reason(reason);
+        // Before the link goes: these fail as closed, not as link lost.
+        for req in self.requests.drain(..) {
+            self.events.push_back(Event::RequestFailed {
+                key: req.key,
+                error: RequestError::Closed,
+            });
+        }
         if self.drop_link(code, &reason) {
             self.status.last_close = Some(CloseInfo {
                 code,
@@ -499,17 +587,75 @@ impl Client {
             },
             State::Closed | State::Failed => false,
             State::Idle | State::Connecting | State::Reconnecting | State::Offline => {
-                let limits = self.config.queue;
-                let bytes = self.queue_bytes.saturating_add(text.len());
-                if self.queue.len() >= limits.max_messages || bytes > limits.max_bytes {
-                    return false;
-                }
-                self.queue_bytes = bytes;
-                self.queue.push_back(text);
-                self.status.queued = self.queue.len();
-                true
+                self.enqueue(Outgoing {
+                    text,
+                    request: None,
+                })
             }
         }
+    }
+
+    /// The shell calls this for `request(msg)` with `body`, the JSON text of
+    /// the object without an `id`. The `id` is added when the frame is
+    /// written: now when open, else on the next open (it waits in the send
+    /// queue). Ends in [`Verdict::Resolve`] / [`Verdict::Reject`] from
+    /// [`Client::handle_frame`], or [`Event::RequestFailed`] (timeout after
+    /// `timeout_ms`, link lost after writing, `close()`).
+    pub fn request(
+        &mut self,
+        now: Timestamp,
+        body: String,
+        timeout_ms: u64,
+    ) -> Result<RequestKey, RequestError> {
+        if matches!(self.status.state, State::Closed | State::Failed) {
+            return Err(RequestError::Closed);
+        }
+        if !body.trim_start().starts_with('{') {
+            return Err(RequestError::NotAnObject);
+        }
+        self.last_request += 1;
+        let key = RequestKey(self.last_request);
+        let mut pending = Pending {
+            key,
+            deadline: now.add_ms(timeout_ms),
+            wire: None,
+        };
+        let open = self.status.state == State::Open;
+        match self.link.as_mut().filter(|_| open) {
+            Some(link) => {
+                let id = link.take_id();
+                pending.wire = Some((link.socket, id));
+                let text = frames::with_id(&body, id).ok_or(RequestError::NotAnObject)?;
+                self.actions.push_back(Action::Send {
+                    socket: link.socket,
+                    text,
+                });
+            }
+            None => {
+                let queued = self.enqueue(Outgoing {
+                    text: body,
+                    request: Some(key),
+                });
+                if !queued {
+                    return Err(RequestError::QueueFull);
+                }
+            }
+        }
+        self.requests.push(pending);
+        Ok(key)
+    }
+
+    /// Queues a frame for the next open; false when over the limits.
+    fn enqueue(&mut self, out: Outgoing) -> bool {
+        let limits = self.config.queue;
+        let bytes = self.queue_bytes.saturating_add(out.text.len());
+        if self.queue.len() >= limits.max_messages || bytes > limits.max_bytes {
+            return false;
+        }
+        self.queue_bytes = bytes;
+        self.queue.push_back(out);
+        self.status.queued = self.queue.len();
+        true
     }
 
     /// The shell calls this on the socket's `open` event. Tether mode: still
@@ -633,10 +779,17 @@ impl Client {
                 });
                 Verdict::Drop
             }
-            Inbound::Error { id, code, message } => {
-                self.on_error(id, code, message);
-                Verdict::Drop
-            }
+            Inbound::Error { id, code, message } => match self.take_request(socket, id) {
+                Some(key) => Verdict::Reject(key),
+                None => {
+                    self.on_error(id, code, message);
+                    Verdict::Drop
+                }
+            },
+            Inbound::Reply { id } => match self.take_request(socket, Some(id)) {
+                Some(key) => Verdict::Resolve(key),
+                None => Verdict::Deliver,
+            },
             Inbound::Goaway {
                 retry_after_ms,
                 spread_ms,
@@ -663,6 +816,7 @@ impl Client {
             self.start_attempt(now);
         }
         self.link_deadlines(now);
+        self.expire_requests(now);
         self.report_status();
     }
 
@@ -725,6 +879,9 @@ impl Client {
             State::Reconnecting => self.status.next_retry_at,
             _ => None,
         };
+        for t in self.requests.iter().map(|r| r.deadline) {
+            next = Some(next.map_or(t, |n| n.min(t)));
+        }
         if let Some(l) = &self.link {
             for t in [
                 l.connect_deadline,
@@ -835,6 +992,18 @@ impl Client {
     }
 
     fn subs_pending(&mut self) {
+        // A request written on the lost link can no longer be answered.
+        let events = &mut self.events;
+        self.requests.retain(|r| {
+            if r.wire.is_none() {
+                return true;
+            }
+            events.push_back(Event::RequestFailed {
+                key: r.key,
+                error: RequestError::LinkLost,
+            });
+            false
+        });
         for sub in &mut self.subs {
             sub.req = None;
             if sub.state == SubState::Subscribed {
@@ -1015,7 +1184,19 @@ impl Client {
                 write_subscribe(link, sub, &mut self.actions);
             }
         }
-        for text in self.queue.drain(..) {
+        for out in self.queue.drain(..) {
+            let text = match out.request {
+                None => out.text,
+                Some(key) => {
+                    // A request that timed out while queued is gone already.
+                    let Some(req) = self.requests.iter_mut().find(|r| r.key == key) else {
+                        continue;
+                    };
+                    let id = link.take_id();
+                    req.wire = Some((socket, id));
+                    frames::with_id(&out.text, id).unwrap_or(out.text)
+                }
+            };
             self.actions.push_back(Action::Send { socket, text });
         }
         self.queue_bytes = 0;
@@ -1026,6 +1207,41 @@ impl Client {
         self.status.attempt = 0;
         self.status.next_retry_at = None;
         self.set_state(now, State::Open);
+    }
+
+    /// Removes and returns the request written on `socket` with `id`.
+    fn take_request(&mut self, socket: SocketId, id: Option<u64>) -> Option<RequestKey> {
+        let id = id?;
+        let at = self
+            .requests
+            .iter()
+            .position(|r| r.wire == Some((socket, id)))?;
+        Some(self.requests.remove(at).key)
+    }
+
+    /// Fails every request past its deadline; a queued one leaves the queue.
+    fn expire_requests(&mut self, now: Timestamp) {
+        let mut expired = Vec::new();
+        self.requests.retain(|r| {
+            let keep = r.deadline > now;
+            if !keep {
+                expired.push(r.key);
+            }
+            keep
+        });
+        if expired.is_empty() {
+            return;
+        }
+        self.queue
+            .retain(|out| out.request.is_none_or(|k| !expired.contains(&k)));
+        self.queue_bytes = self.queue.iter().map(|o| o.text.len()).sum();
+        self.status.queued = self.queue.len();
+        for key in expired {
+            self.events.push_back(Event::RequestFailed {
+                key,
+                error: RequestError::Timeout,
+            });
+        }
     }
 
     fn on_subscribed(

@@ -21,7 +21,10 @@
 mod client;
 mod config;
 
-pub use client::{Action, Client, CloseInfo, Event, Inbound, State, Status, SubState, Verdict};
+pub use client::{
+    Action, Client, CloseInfo, Event, Inbound, RequestError, RequestKey, State, Status, SubState,
+    Verdict,
+};
 pub use config::{
     Backoff, Config, Heartbeat, Jitter, Mode, QueueLimits, DEFAULT_HEARTBEAT_INTERVAL_MS,
 };

@@ -46,6 +46,14 @@ pub fn pong(id: Option<u64>) -> String {
     }
 }
 
+/// Puts `"id":ID` first into `body`, the JSON text of an object without an
+/// `id` (the SDK's `request()`). `None` when `body` is not an object.
+pub fn with_id(body: &str, id: u64) -> Option<String> {
+    let rest = body.trim_start().strip_prefix('{')?;
+    let sep = if rest.trim_start().starts_with('}') { "" } else { "," };
+    Some(format!("{{\"id\":{id}{sep}{rest}"))
+}
+
 /// Appends `s` as a JSON string literal (quotes and escapes included).
 pub fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
@@ -94,6 +102,14 @@ mod tests {
         assert_eq!(ping(9), r#"{"type":"ping","id":9}"#);
         assert_eq!(pong(None), r#"{"type":"pong"}"#);
         assert_eq!(pong(Some(2)), r#"{"type":"pong","id":2}"#);
+    }
+
+    #[test]
+    fn inserts_request_ids() {
+        assert_eq!(with_id(r#"{"type":"x"}"#, 7).as_deref(), Some(r#"{"id":7,"type":"x"}"#));
+        assert_eq!(with_id(" { } ", 1).as_deref(), Some(r#"{"id":1 } "#));
+        assert_eq!(with_id("[1]", 1), None);
+        assert_eq!(with_id("\"s\"", 1), None);
     }
 
     #[test]
