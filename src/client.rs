@@ -546,7 +546,10 @@ impl Tether {
     /// naming the option when an option is wrong. Connects at once unless
     /// `autoConnect` is false.
     #[wasm_bindgen(constructor)]
-    pub fn new(url: JsValue, options: JsValue) -> Result<Tether, JsValue> {
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "string")] url: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "TetherOptions")] options: Option<JsValue>,
+    ) -> Result<Tether, JsValue> {
         let url = options::parse_url(&url)?;
         let Options {
             config,
@@ -554,7 +557,7 @@ impl Tether {
             protocols,
             token_provider,
             raw_pong_type,
-        } = options::parse(&options)?;
+        } = options::parse(&options.unwrap_or(JsValue::UNDEFINED))?;
         let raw = config.mode == tether_core::Mode::Raw;
         let seed = (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64;
         let core = Client::new(config, js::now(), seed, window::is_online());
@@ -607,20 +610,23 @@ impl Tether {
     }
 
     /// `"idle" | "connecting" | "open" | "reconnecting" | "offline" | "closed" | "failed"`.
-    #[wasm_bindgen(getter)]
+    #[wasm_bindgen(getter, unchecked_return_type = "State")]
     pub fn state(&self) -> String {
         self.rc.borrow().core.state().as_str().to_owned()
     }
 
     /// A snapshot of the connection status (see the README).
-    #[wasm_bindgen(getter)]
+    #[wasm_bindgen(getter, unchecked_return_type = "Status")]
     pub fn status(&self) -> JsValue {
         status_object(self.rc.borrow().core.status())
     }
 
     /// Calls `callback(status)` on every status change; returns a remover.
-    #[wasm_bindgen(js_name = onStatus)]
-    pub fn on_status(&self, callback: Function) -> Function {
+    #[wasm_bindgen(js_name = onStatus, unchecked_return_type = "Remover")]
+    pub fn on_status(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(status: Status) => void")] callback: Function,
+    ) -> Function {
         let mut inner = self.rc.borrow_mut();
         let id = inner.listener_id();
         inner.status_listeners.push((id, callback));
@@ -629,8 +635,11 @@ impl Tether {
 
     /// Calls `callback(message)` for every inbound application message;
     /// returns a remover.
-    #[wasm_bindgen(js_name = onMessage)]
-    pub fn on_message(&self, callback: Function) -> Function {
+    #[wasm_bindgen(js_name = onMessage, unchecked_return_type = "Remover")]
+    pub fn on_message(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(message: unknown) => void")] callback: Function,
+    ) -> Function {
         let mut inner = self.rc.borrow_mut();
         let id = inner.listener_id();
         inner.message_listeners.push((id, callback));
@@ -639,7 +648,12 @@ impl Tether {
 
     /// Calls `callback(message)` for inbound messages whose `type` equals
     /// `type`; returns a remover.
-    pub fn on(&self, r#type: String, callback: Function) -> Function {
+    #[wasm_bindgen(unchecked_return_type = "Remover")]
+    pub fn on(
+        &self,
+        r#type: String,
+        #[wasm_bindgen(unchecked_param_type = "(message: Frame) => void")] callback: Function,
+    ) -> Function {
         let mut inner = self.rc.borrow_mut();
         let id = inner.listener_id();
         inner.type_listeners.push((id, r#type, callback));
@@ -649,16 +663,25 @@ impl Tether {
     /// Subscribes `callback` to `topic`; the subscription survives reconnects.
     pub fn subscribe(
         &self,
-        topic: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] topic: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "(publication: Publication) => void")]
         callback: Function,
-        opts: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "SubscribeOptions")] opts: Option<JsValue>,
     ) -> Result<Subscription, JsValue> {
-        subscription::subscribe(&self.rc, topic, callback, &opts)
+        subscription::subscribe(
+            &self.rc,
+            topic,
+            callback,
+            &opts.unwrap_or(JsValue::UNDEFINED),
+        )
     }
 
     /// Sends `msg` (an object is JSON-encoded) now when open, else queues it.
     /// Returns false when it was dropped (queue full, closed or failed).
-    pub fn send(&self, msg: JsValue) -> Result<bool, JsValue> {
+    pub fn send(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "object | string")] msg: JsValue,
+    ) -> Result<bool, JsValue> {
         let text = match msg.as_string() {
             Some(text) => text,
             None => js::json_stringify(&msg)
@@ -676,11 +699,17 @@ impl Tether {
     /// `reply` for an error frame) on an `error` reply, after
     /// `opts.timeoutMs` (default 10000), when the link carrying it drops, or
     /// on `close()`. Waits in the send queue while not open.
-    pub fn request(&self, msg: JsValue, opts: JsValue) -> Result<Promise, JsValue> {
+    #[wasm_bindgen(unchecked_return_type = "Promise<Frame>")]
+    pub fn request(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "{ type: string; [field: string]: unknown }")]
+        msg: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "RequestOptions")] opts: Option<JsValue>,
+    ) -> Result<Promise, JsValue> {
         if !msg.is_object() || msg.is_function() || js_sys::Array::is_array(&msg) {
             return Err(type_error("request() takes a JSON object"));
         }
-        let timeout = js::get(&opts, &"timeoutMs".into());
+        let timeout = js::get(&opts.unwrap_or(JsValue::UNDEFINED), &"timeoutMs".into());
         let timeout_ms = match timeout.as_f64() {
             _ if timeout.is_undefined() => DEFAULT_REQUEST_TIMEOUT_MS,
             Some(ms) if ms.is_finite() && ms > 0.0 => ms as u64,

@@ -12,6 +12,7 @@ mod js;
 mod options;
 mod socket;
 mod subscription;
+mod types;
 mod window;
 
 pub use client::Tether;

@@ -124,7 +124,7 @@ impl Subscription {
     }
 
     /// `"pending" | "subscribed" | "unsubscribed" | "failed"`.
-    #[wasm_bindgen(getter)]
+    #[wasm_bindgen(getter, unchecked_return_type = "SubscriptionState")]
     pub fn state(&self) -> String {
         let Some(rc) = self.rc.upgrade() else {
             return SubState::Unsubscribed.as_str().into();
@@ -173,8 +173,12 @@ impl Subscription {
 
     /// Calls `callback({state, recovered, missed, error})` after each
     /// (re)subscribe and on every state change; returns a remover.
-    #[wasm_bindgen(js_name = onState)]
-    pub fn on_state(&self, callback: Function) -> Function {
+    #[wasm_bindgen(js_name = onState, unchecked_return_type = "Remover")]
+    pub fn on_state(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(event: SubscriptionEvent) => void")]
+        callback: Function,
+    ) -> Function {
         let Some(rc) = self.rc.upgrade() else {
             return Function::new_no_args("");
         };

@@ -20,12 +20,12 @@ wasm_bindgen_test_configure!(run_in_browser);
 async fn recovers_from_a_server_restart_with_its_subscription() {
     let ws = start_server("restart", "").await;
     let options = json(r#"{"backoff":{"initialMs":100,"maxMs":400}}"#);
-    let client = Tether::new(JsValue::from_str(&ws), options).expect("client");
+    let client = Tether::new(JsValue::from_str(&ws), Some(options)).expect("client");
     let statuses = Recorder::new();
     client.on_status(statuses.function());
     let received = Recorder::new();
     let sub = client
-        .subscribe("miners".into(), received.function(), JsValue::UNDEFINED)
+        .subscribe("miners".into(), received.function(), None)
         .expect("subscribe");
 
     wait_for("open", 10_000.0, || client.state() == "open").await;
@@ -96,7 +96,7 @@ fn bad_options_throw_type_errors_naming_the_option() {
         (r#"{"mode":"binary"}"#, "mode"),
     ];
     for (options, name) in cases {
-        let err = match Tether::new("ws://127.0.0.1:9/ws".into(), json(options)) {
+        let err = match Tether::new("ws://127.0.0.1:9/ws".into(), Some(json(options))) {
             Ok(_) => panic!("{options} was accepted"),
             Err(e) => e,
         };
@@ -110,7 +110,7 @@ fn bad_options_throw_type_errors_naming_the_option() {
             "{options}: message {message:?} does not name {name}"
         );
     }
-    let bad_url = Tether::new("http://example.invalid".into(), JsValue::UNDEFINED);
+    let bad_url = Tether::new("http://example.invalid".into(), None);
     assert!(bad_url.is_err_and(|e| e.is_instance_of::<js_sys::TypeError>()));
 }
 
@@ -119,10 +119,10 @@ fn bad_options_throw_type_errors_naming_the_option() {
 #[wasm_bindgen_test]
 async fn requests_resolve_with_their_reply_and_reject_on_error() {
     let ws = start_server("requests", "").await;
-    let client = Tether::new(JsValue::from_str(&ws), JsValue::UNDEFINED).expect("client");
+    let client = Tether::new(JsValue::from_str(&ws), None).expect("client");
     // Sent before open: waits in the queue, gets its id on the wire.
     let early = client
-        .request(json(r#"{"type":"get_topics"}"#), JsValue::UNDEFINED)
+        .request(json(r#"{"type":"get_topics"}"#), None)
         .expect("request");
     let reply = wasm_bindgen_futures::JsFuture::from(early)
         .await
@@ -132,9 +132,7 @@ async fn requests_resolve_with_their_reply_and_reject_on_error() {
     assert!(js_sys::Array::is_array(&topics), "topics list: {reply:?}");
 
     let forbidden = json(r#"{"type":"publish","topic":"miners","data":{}}"#);
-    let denied = client
-        .request(forbidden, JsValue::UNDEFINED)
-        .expect("request");
+    let denied = client.request(forbidden, None).expect("request");
     let err = wasm_bindgen_futures::JsFuture::from(denied)
         .await
         .expect_err("rejected");
@@ -142,16 +140,14 @@ async fn requests_resolve_with_their_reply_and_reject_on_error() {
 
     client.close(None, None).expect("close");
     let late = client
-        .request(json(r#"{"type":"get_topics"}"#), JsValue::UNDEFINED)
+        .request(json(r#"{"type":"get_topics"}"#), None)
         .expect("request");
     let err = wasm_bindgen_futures::JsFuture::from(late)
         .await
         .expect_err("rejected when closed");
     assert_eq!(get(&err, "code").as_string().as_deref(), Some("closed"));
     assert!(
-        client
-            .request(JsValue::from_str("text"), JsValue::UNDEFINED)
-            .is_err(),
+        client.request(JsValue::from_str("text"), None).is_err(),
         "not an object"
     );
 }
