@@ -100,10 +100,7 @@ impl AppState {
     /// gone or after a few seconds.
     pub async fn shutdown(&self) {
         let config = self.config();
-        tracing::info!(
-            connections = self.hub().connection_count(),
-            "shutting down"
-        );
+        tracing::info!(connections = self.hub().connection_count(), "shutting down");
         self.hub().shutdown(ServerFrame::Goaway {
             reason: GoawayReason::Shutdown,
             retry_after_ms: config.shutdown_retry_after_ms,

@@ -50,7 +50,11 @@ pub fn pong(id: Option<u64>) -> String {
 /// `id` (the SDK's `request()`). `None` when `body` is not an object.
 pub fn with_id(body: &str, id: u64) -> Option<String> {
     let rest = body.trim_start().strip_prefix('{')?;
-    let sep = if rest.trim_start().starts_with('}') { "" } else { "," };
+    let sep = if rest.trim_start().starts_with('}') {
+        ""
+    } else {
+        ","
+    };
     Some(format!("{{\"id\":{id}{sep}{rest}"))
 }
 
@@ -106,7 +110,10 @@ mod tests {
 
     #[test]
     fn inserts_request_ids() {
-        assert_eq!(with_id(r#"{"type":"x"}"#, 7).as_deref(), Some(r#"{"id":7,"type":"x"}"#));
+        assert_eq!(
+            with_id(r#"{"type":"x"}"#, 7).as_deref(),
+            Some(r#"{"id":7,"type":"x"}"#)
+        );
         assert_eq!(with_id(" { } ", 1).as_deref(), Some(r#"{"id":1 } "#));
         assert_eq!(with_id("[1]", 1), None);
         assert_eq!(with_id("\"s\"", 1), None);

@@ -1,0 +1,242 @@
+//! HTTP routes: `GET /ws`, `POST /publish`, `GET /healthz`, `GET /metrics`,
+//! and the optional static folder at `/`.
+
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+
+use axum::body::Bytes;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tower_http::services::ServeDir;
+
+use crate::AppState;
+
+/// Read buffer of each WebSocket (small: most frames are small, and there
+/// may be 100k connections).
+const WS_READ_BUFFER: usize = 4 * 1024;
+/// Write buffer target of each WebSocket; the writer flushes per batch.
+const WS_WRITE_BUFFER: usize = 4 * 1024;
+
+/// The router for `state`. Serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()` (as [`crate::serve`]
+/// does) for per-IP connection limits.
+pub fn app(state: AppState) -> Router {
+    let mut router = Router::new()
+        .route("/ws", get(ws))
+        .route("/publish", post(publish))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics));
+    if let Some(dir) = &state.config().static_dir {
+        router = router.fallback_service(ServeDir::new(dir));
+    }
+    router.with_state(state)
+}
+
+/// The peer's IP, when the server was started with connect info.
+#[derive(Debug, Clone, Copy)]
+pub struct PeerIp(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for PeerIp {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(PeerIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| addr.ip()),
+        ))
+    }
+}
+
+/// Query parameters of the upgrade URL.
+#[derive(Debug, Deserialize)]
+struct WsParams {
+    /// Client name/version, for logs.
+    sdk: Option<String>,
+}
+
+/// `GET /ws`: checks shutdown and Origin, then upgrades.
+async fn ws(
+    State(state): State<AppState>,
+    PeerIp(ip): PeerIp,
+    headers: HeaderMap,
+    Query(params): Query<WsParams>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    if state.hub().is_shutting_down() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
+    }
+    let origin = headers
+        .get(header::ORIGIN)
+        .map(|v| v.to_str().unwrap_or("\u{0}"));
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    if !origin_allowed(origin, host, &state.config().allowed_origins) {
+        tracing::info!(?origin, ?host, "upgrade refused: origin not allowed");
+        return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
+    }
+    let max = state.config().max_frame_bytes as usize;
+    upgrade
+        .read_buffer_size(WS_READ_BUFFER)
+        .write_buffer_size(WS_WRITE_BUFFER)
+        .max_message_size(max)
+        .max_frame_size(max)
+        .on_upgrade(move |socket| crate::conn::run(socket, state, ip, params.sdk))
+}
+
+/// Whether an upgrade with this `Origin` (None: header absent) may proceed.
+///
+/// No Origin: allowed (not a browser). With an allow-list: the origin,
+/// lower-cased without a trailing slash, must be listed, or the list holds
+/// `*`. Without a list: the Origin's host:port must equal the Host header
+/// (default ports filled in from the Origin's scheme).
+pub fn origin_allowed(origin: Option<&str>, host: Option<&str>, allowed: &[String]) -> bool {
+    let Some(origin) = origin else {
+        return true;
+    };
+    let origin = normalize_origin(origin);
+    if !allowed.is_empty() {
+        return allowed
+            .iter()
+            .any(|a| a.trim() == "*" || normalize_origin(a) == origin);
+    }
+    let (Some(host), Some((scheme, authority))) = (host, origin.split_once("://")) else {
+        return false;
+    };
+    let default_port = match scheme {
+        "http" => "80",
+        "https" => "443",
+        _ => return false,
+    };
+    with_port(authority, default_port) == with_port(&host.to_ascii_lowercase(), default_port)
+}
+
+fn normalize_origin(origin: &str) -> String {
+    origin.trim().trim_end_matches('/').to_ascii_lowercase()
+}
+
+/// `host` or `host:port` (including `[v6]:port`) as `host:port`.
+fn with_port(authority: &str, default_port: &str) -> String {
+    let has_port = match authority.rfind(']') {
+        Some(end) => authority[end..].contains(':'),
+        None => authority.contains(':'),
+    };
+    if has_port {
+        authority.to_owned()
+    } else {
+        format!("{authority}:{default_port}")
+    }
+}
+
+/// Body of `POST /publish`.
+#[derive(Debug, Deserialize)]
+struct PublishBody {
+    topic: String,
+    #[serde(default)]
+    event: Option<String>,
+    #[serde(default)]
+    data: Value,
+}
+
+/// `POST /publish`: `{topic, event?, data?}` -> `{offset, epoch}`.
+async fn publish(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Some(key) = &state.config().publish_key {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if !given.is_some_and(|g| constant_time_eq(g.as_bytes(), key.as_bytes())) {
+            return error(StatusCode::UNAUTHORIZED, "missing or wrong bearer key");
+        }
+    }
+    let body: PublishBody = match serde_json::from_slice(&body) {
+        Ok(body) => body,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("bad body: {e}")),
+    };
+    match state.hub().publish(&body.topic, body.event, body.data) {
+        Ok((epoch, offset)) => Json(json!({ "offset": offset, "epoch": epoch })).into_response(),
+        Err(e) => (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "error": e.to_string(), "available_topics": state.hub().topic_names() })),
+        )
+            .into_response(),
+    }
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
+/// Compares secrets without an early exit on the first difference.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// `GET /metrics`: Prometheus text format.
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        crate::metrics::render(state.hub()),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_rules() {
+        let none: &[String] = &[];
+        assert!(origin_allowed(None, Some("x:1"), none));
+        assert!(origin_allowed(
+            Some("http://localhost:8787"),
+            Some("localhost:8787"),
+            none
+        ));
+        assert!(origin_allowed(
+            Some("HTTP://Example.com/"),
+            Some("example.com"),
+            none
+        ));
+        assert!(origin_allowed(
+            Some("https://example.com"),
+            Some("example.com:443"),
+            none
+        ));
+        assert!(origin_allowed(
+            Some("http://[::1]:9"),
+            Some("[::1]:9"),
+            none
+        ));
+        assert!(!origin_allowed(
+            Some("http://evil.example"),
+            Some("example.com"),
+            none
+        ));
+        assert!(!origin_allowed(
+            Some("http://localhost:1"),
+            Some("localhost:2"),
+            none
+        ));
+        assert!(!origin_allowed(Some("null"), Some("localhost"), none));
+        assert!(!origin_allowed(Some("http://a"), None, none));
+
+        let list = ["https://App.example/".to_owned(), "http://b:3".to_owned()];
+        assert!(origin_allowed(
+            Some("https://app.example"),
+            Some("zzz"),
+            &list
+        ));
+        assert!(origin_allowed(Some("http://b:3"), None, &list));
+        assert!(!origin_allowed(Some("http://b:4"), Some("b:4"), &list));
+        assert!(origin_allowed(Some("http://any"), None, &["*".to_owned()]));
+    }
+}

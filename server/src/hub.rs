@@ -1,0 +1,644 @@
+//! The hub: registered connections, the topic logs and the fan-out.
+//!
+//! Ordering is what matters here, so the rules are few:
+//! - A connection is registered, and its `connection_established` queued, in
+//!   one step under the registry lock: nothing reaches a connection before
+//!   its welcome, and nothing is ever queued for an unregistered one.
+//! - Each topic has one mutex over its log and its subscriber set.
+//!   Publishing (assign offset, serialize once, keep in history, queue for
+//!   every subscriber) and subscribing (add subscriber, snapshot history,
+//!   queue `subscribed` + replay as one item) happen under it, so a replay
+//!   always precedes the live publications that follow it, with no gap and
+//!   no duplicate.
+//! - Queuing never waits: it is a `try_send` into the connection's bounded
+//!   queue; a full queue disconnects that slow consumer. No lock is ever held
+//!   across a socket write; those happen in each connection's writer task.
+//!
+//! The log is in memory ([`MemoryLog`]). A broker backend (`--broker`, e.g.
+//! Redis streams, where the broker assigns offsets and keeps history) would
+//! replace [`MemoryLog`] and feed [`Hub`]'s fan-out from its subscription;
+//! the registry, the queues and the connection tasks stay as they are.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::Utf8Bytes;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use tether_protocol::frames::{Publication, Recover, ServerFrame, TopicInfo};
+use tokio::sync::{mpsc, watch, Notify};
+
+use crate::metrics::Metrics;
+use crate::now_rfc3339;
+
+/// A connection's id inside this process.
+pub type ConnId = u64;
+
+/// One item of a connection's send queue.
+#[derive(Debug)]
+pub enum Outbound {
+    /// One text frame (shared: publications are serialized once).
+    Text(Utf8Bytes),
+    /// Frames that must go out back to back (`subscribed` + replay). Counts
+    /// as one queue slot.
+    Batch(Vec<Utf8Bytes>),
+    /// A protocol-level Ping.
+    Ping,
+    /// A close frame; the writer stops after it.
+    Close(u16, String),
+}
+
+/// A queued item and when it was queued (for `--send-timeout`).
+#[derive(Debug)]
+pub struct Queued {
+    /// What to send.
+    pub item: Outbound,
+    /// When it was queued.
+    pub at: Instant,
+}
+
+/// One WebSocket connection as the hub sees it.
+#[derive(Debug)]
+pub struct Conn {
+    /// Process-local id.
+    pub id: ConnId,
+    /// The id the client is told (`c_…`).
+    pub client_id: String,
+    /// Peer address, when known.
+    pub ip: Option<IpAddr>,
+    /// When the upgrade completed.
+    pub connected_at: DateTime<Utc>,
+    tx: mpsc::Sender<Queued>,
+    kicked: AtomicBool,
+    kick: Notify,
+    messages_in: AtomicU64,
+    messages_out: AtomicU64,
+    last_activity: Mutex<DateTime<Utc>>,
+    subscriptions: Mutex<BTreeSet<String>>,
+    metrics: Arc<Metrics>,
+}
+
+impl Conn {
+    /// Queues an item without waiting. A full queue marks the connection as
+    /// a slow consumer and kicks it; returns whether the item was queued.
+    pub fn send(&self, item: Outbound) -> bool {
+        match self.tx.try_send(Queued {
+            item,
+            at: Instant::now(),
+        }) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.metrics
+                    .dropped_slow_consumer
+                    .fetch_add(1, Ordering::Relaxed);
+                self.kick_slow_consumer();
+                false
+            }
+            // The connection is going away.
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    /// Disconnects this connection as a slow consumer (counted once).
+    pub fn kick_slow_consumer(&self) {
+        if !self.kicked.swap(true, Ordering::AcqRel) {
+            self.metrics
+                .slow_consumer_disconnects
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::info!(client_id = %self.client_id, "slow consumer disconnected");
+            self.kick.notify_one();
+        }
+    }
+
+    /// Completes once the connection has been kicked.
+    pub async fn kicked(&self) {
+        self.kick.notified().await
+    }
+
+    /// Counts one frame received and marks activity.
+    pub fn note_in(&self) {
+        self.messages_in.fetch_add(1, Ordering::Relaxed);
+        self.metrics.messages_in.fetch_add(1, Ordering::Relaxed);
+        *lock(&self.last_activity) = Utc::now();
+    }
+
+    /// Counts frames written to the socket.
+    pub fn note_out(&self, n: u64) {
+        self.messages_out.fetch_add(n, Ordering::Relaxed);
+        self.metrics.messages_out.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The `status` reply for this connection.
+    pub fn status(&self, id: u64) -> ServerFrame {
+        ServerFrame::Status {
+            id,
+            client_id: self.client_id.clone(),
+            connected_at: rfc3339(self.connected_at),
+            last_activity: rfc3339(*lock(&self.last_activity)),
+            subscriptions: lock(&self.subscriptions).iter().cloned().collect(),
+            messages_in: self.messages_in.load(Ordering::Relaxed),
+            messages_out: self.messages_out.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// A publication kept for recovery.
+#[derive(Debug)]
+struct Kept {
+    offset: u64,
+    at: Instant,
+    frame: Utf8Bytes,
+}
+
+/// A topic's in-memory log: epoch, latest offset and bounded history.
+#[derive(Debug)]
+pub struct MemoryLog {
+    epoch: String,
+    offset: u64,
+    history: VecDeque<Kept>,
+    size: usize,
+    ttl: Duration,
+}
+
+/// The answer to a recovery request.
+#[derive(Debug, PartialEq, Eq)]
+enum Recovery {
+    /// No recovery asked.
+    NotAsked,
+    /// Recovered: these offsets follow.
+    Replay(usize),
+    /// Not recoverable (too old, ahead, or another epoch).
+    Failed,
+}
+
+impl MemoryLog {
+    fn new(size: usize, ttl: Duration) -> Self {
+        MemoryLog {
+            epoch: format!("e{:08x}", fastrand::u32(..)),
+            offset: 0,
+            history: VecDeque::new(),
+            size,
+            ttl,
+        }
+    }
+
+    /// Appends a publication; returns its offset and its frame text.
+    fn append(&mut self, topic: &str, event: Option<String>, data: Value) -> (u64, Utf8Bytes) {
+        self.offset += 1;
+        let frame = ServerFrame::Publication(Publication {
+            topic: topic.to_owned(),
+            event: event.unwrap_or_else(|| format!("{topic}_update")),
+            epoch: self.epoch.clone(),
+            offset: self.offset,
+            broadcast_id: format!("{topic}_{}_{}", self.epoch, self.offset),
+            timestamp: now_rfc3339(),
+            data,
+        });
+        let text = Utf8Bytes::from(frame.encode());
+        let now = Instant::now();
+        if self.size > 0 {
+            if self.history.len() == self.size {
+                self.history.pop_front();
+            }
+            self.history.push_back(Kept {
+                offset: self.offset,
+                at: now,
+                frame: text.clone(),
+            });
+        }
+        self.expire(now);
+        (self.offset, text)
+    }
+
+    /// Drops kept publications older than the TTL.
+    fn expire(&mut self, now: Instant) {
+        while self
+            .history
+            .front()
+            .is_some_and(|k| now.saturating_duration_since(k.at) > self.ttl)
+        {
+            self.history.pop_front();
+        }
+    }
+
+    /// Decides a recovery request and counts what would be replayed.
+    fn recover(&mut self, from: Option<&Recover>, now: Instant) -> Recovery {
+        let Some(pos) = from else {
+            return Recovery::NotAsked;
+        };
+        if pos.epoch != self.epoch || pos.offset > self.offset {
+            return Recovery::Failed;
+        }
+        if pos.offset == self.offset {
+            return Recovery::Replay(0);
+        }
+        self.expire(now);
+        match self.history.front() {
+            // Offsets are contiguous: everything after `pos` is kept iff the
+            // oldest kept one is at most `pos + 1`.
+            Some(oldest) if oldest.offset <= pos.offset + 1 => {
+                Recovery::Replay((self.offset - pos.offset) as usize)
+            }
+            _ => Recovery::Failed,
+        }
+    }
+
+    /// The last `n` kept frames, oldest first.
+    fn last(&self, n: usize) -> impl Iterator<Item = Utf8Bytes> + '_ {
+        self.history
+            .iter()
+            .skip(self.history.len().saturating_sub(n))
+            .map(|k| k.frame.clone())
+    }
+}
+
+/// A topic: its description, log and subscribers.
+#[derive(Debug)]
+struct Topic {
+    info: TopicInfo,
+    state: Mutex<TopicState>,
+}
+
+#[derive(Debug)]
+struct TopicState {
+    log: MemoryLog,
+    subscribers: HashMap<ConnId, Arc<Conn>>,
+}
+
+/// Why a connection was not registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// `--max-connections` reached.
+    TooManyConnections,
+    /// `--max-connections-per-ip` reached for this peer.
+    TooManyForIp,
+    /// The server is shutting down.
+    ShuttingDown,
+}
+
+/// Why a topic operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TopicError {
+    /// No topic by that name.
+    #[error("unknown topic `{0}`")]
+    Unknown(String),
+}
+
+/// Limits and sizes the hub enforces.
+#[derive(Debug, Clone)]
+pub struct HubSettings {
+    /// Frames queued per connection.
+    pub send_queue: usize,
+    /// Total connection limit.
+    pub max_connections: usize,
+    /// Per-IP connection limit.
+    pub max_connections_per_ip: usize,
+    /// Publications kept per topic.
+    pub history_size: usize,
+    /// Age limit of kept publications.
+    pub history_ttl: Duration,
+}
+
+#[derive(Debug, Default)]
+struct Registry {
+    conns: HashMap<ConnId, Arc<Conn>>,
+    per_ip: HashMap<IpAddr, usize>,
+}
+
+/// The in-process hub. Shared by all connections and HTTP handlers.
+#[derive(Debug)]
+pub struct Hub {
+    topics: Vec<Topic>,
+    index: HashMap<String, usize>,
+    registry: Mutex<Registry>,
+    count: watch::Sender<usize>,
+    next_id: AtomicU64,
+    shutting_down: AtomicBool,
+    settings: HubSettings,
+    metrics: Arc<Metrics>,
+}
+
+impl Hub {
+    /// A hub with these topics (in this order) and settings.
+    pub fn new(topics: Vec<TopicInfo>, settings: HubSettings) -> Self {
+        let index = topics
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.name.clone(), i))
+            .collect();
+        let topics = topics
+            .into_iter()
+            .map(|info| Topic {
+                info,
+                state: Mutex::new(TopicState {
+                    log: MemoryLog::new(settings.history_size, settings.history_ttl),
+                    subscribers: HashMap::new(),
+                }),
+            })
+            .collect();
+        Hub {
+            topics,
+            index,
+            registry: Mutex::default(),
+            count: watch::channel(0).0,
+            next_id: AtomicU64::new(1),
+            shutting_down: AtomicBool::new(false),
+            settings,
+            metrics: Arc::default(),
+        }
+    }
+
+    /// The counters shown by `/metrics` and `pong.stats`.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Topic names, in configuration order.
+    pub fn topic_names(&self) -> Vec<String> {
+        self.topics.iter().map(|t| t.info.name.clone()).collect()
+    }
+
+    /// Topic descriptions, in configuration order.
+    pub fn topic_infos(&self) -> Vec<TopicInfo> {
+        self.topics.iter().map(|t| t.info.clone()).collect()
+    }
+
+    /// A topic's description.
+    pub fn topic_info(&self, name: &str) -> Option<&TopicInfo> {
+        self.topic(name).ok().map(|t| &t.info)
+    }
+
+    fn topic(&self, name: &str) -> Result<&Topic, TopicError> {
+        self.index
+            .get(name)
+            .map(|&i| &self.topics[i])
+            .ok_or_else(|| TopicError::Unknown(name.to_owned()))
+    }
+
+    /// Creates a connection (not yet registered) and its queue's receiver.
+    pub fn new_conn(&self, ip: Option<IpAddr>) -> (Arc<Conn>, mpsc::Receiver<Queued>) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = mpsc::channel(self.settings.send_queue.max(1));
+        let now = Utc::now();
+        let conn = Conn {
+            id,
+            client_id: format!("c_{:06x}{id:x}", fastrand::u32(..0x100_0000)),
+            ip,
+            connected_at: now,
+            tx,
+            kicked: AtomicBool::new(false),
+            kick: Notify::new(),
+            messages_in: AtomicU64::new(0),
+            messages_out: AtomicU64::new(0),
+            last_activity: Mutex::new(now),
+            subscriptions: Mutex::default(),
+            metrics: self.metrics.clone(),
+        };
+        (Arc::new(conn), rx)
+    }
+
+    /// Registers a connection and queues its first frame, atomically with
+    /// respect to every other hub operation that reaches connections.
+    pub fn register(&self, conn: &Arc<Conn>, welcome: Utf8Bytes) -> Result<(), Refusal> {
+        let mut reg = lock(&self.registry);
+        if self.shutting_down.load(Ordering::Acquire) {
+            return Err(Refusal::ShuttingDown);
+        }
+        if reg.conns.len() >= self.settings.max_connections {
+            return Err(Refusal::TooManyConnections);
+        }
+        if let Some(ip) = conn.ip {
+            let n = reg.per_ip.entry(ip).or_default();
+            if *n >= self.settings.max_connections_per_ip {
+                return Err(Refusal::TooManyForIp);
+            }
+            *n += 1;
+        }
+        reg.conns.insert(conn.id, conn.clone());
+        conn.send(Outbound::Text(welcome));
+        self.count.send_replace(reg.conns.len());
+        Ok(())
+    }
+
+    /// Removes a connection and all its subscriptions. Idempotent.
+    pub fn unregister(&self, conn: &Conn) {
+        let topics: Vec<String> = std::mem::take(&mut *lock(&conn.subscriptions))
+            .into_iter()
+            .collect();
+        for name in topics {
+            if let Ok(topic) = self.topic(&name) {
+                lock(&topic.state).subscribers.remove(&conn.id);
+            }
+        }
+        let mut reg = lock(&self.registry);
+        if reg.conns.remove(&conn.id).is_some() {
+            if let Some(ip) = conn.ip {
+                if let Some(n) = reg.per_ip.get_mut(&ip) {
+                    *n -= 1;
+                    if *n == 0 {
+                        reg.per_ip.remove(&ip);
+                    }
+                }
+            }
+        }
+        self.count.send_replace(reg.conns.len());
+    }
+
+    /// Registered connections now.
+    pub fn connection_count(&self) -> usize {
+        *self.count.borrow()
+    }
+
+    /// Watches the registered connection count.
+    pub fn watch_connections(&self) -> watch::Receiver<usize> {
+        self.count.subscribe()
+    }
+
+    /// Subscribes `conn` to `topic` and queues `subscribed` followed by the
+    /// replay (when recovery succeeds), as one queue item.
+    pub fn subscribe(
+        &self,
+        conn: &Arc<Conn>,
+        id: u64,
+        topic: &str,
+        recover: Option<&Recover>,
+    ) -> Result<(), TopicError> {
+        let t = self.topic(topic)?;
+        let mut state = lock(&t.state);
+        let recovery = state.log.recover(recover, Instant::now());
+        let (recovered, missed) = match recovery {
+            Recovery::NotAsked => (None, 0),
+            Recovery::Replay(n) => (Some(true), n),
+            Recovery::Failed => (Some(false), 0),
+        };
+        let reply = ServerFrame::Subscribed {
+            id,
+            topic: topic.to_owned(),
+            epoch: state.log.epoch.clone(),
+            offset: state.log.offset,
+            recovered,
+            missed: missed as u64,
+        };
+        let mut batch = Vec::with_capacity(1 + missed);
+        batch.push(Utf8Bytes::from(reply.encode()));
+        batch.extend(state.log.last(missed));
+        if conn.send(Outbound::Batch(batch)) {
+            state.subscribers.insert(conn.id, conn.clone());
+            lock(&conn.subscriptions).insert(topic.to_owned());
+        }
+        Ok(())
+    }
+
+    /// Unsubscribes `conn` from `topic` (fine when it was not subscribed).
+    pub fn unsubscribe(&self, conn: &Conn, topic: &str) -> Result<(), TopicError> {
+        let t = self.topic(topic)?;
+        lock(&t.state).subscribers.remove(&conn.id);
+        lock(&conn.subscriptions).remove(topic);
+        Ok(())
+    }
+
+    /// Publishes on a topic: assigns the next offset, keeps it for recovery
+    /// and queues it for every subscriber. Returns `(epoch, offset)`.
+    pub fn publish(
+        &self,
+        topic: &str,
+        event: Option<String>,
+        data: Value,
+    ) -> Result<(String, u64), TopicError> {
+        let t = self.topic(topic)?;
+        let mut state = lock(&t.state);
+        let (offset, frame) = state.log.append(topic, event, data);
+        let mut gone = Vec::new();
+        for (id, sub) in &state.subscribers {
+            if !sub.send(Outbound::Text(frame.clone())) {
+                gone.push(*id);
+            }
+        }
+        for id in gone {
+            state.subscribers.remove(&id);
+        }
+        Ok((state.log.epoch.clone(), offset))
+    }
+
+    /// Subscriber count per topic, in configuration order.
+    pub fn subscription_counts(&self) -> Vec<(String, usize)> {
+        self.topics
+            .iter()
+            .map(|t| (t.info.name.clone(), lock(&t.state).subscribers.len()))
+            .collect()
+    }
+
+    /// Whether [`Hub::shutdown`] was called.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Acquire)
+    }
+
+    /// Refuses new connections and queues `goaway` then close 1012 for
+    /// every registered one.
+    pub fn shutdown(&self, goaway: ServerFrame) {
+        let text = Utf8Bytes::from(goaway.encode());
+        let reg = lock(&self.registry);
+        self.shutting_down.store(true, Ordering::Release);
+        for conn in reg.conns.values() {
+            conn.send(Outbound::Text(text.clone()));
+            conn.send(Outbound::Close(
+                tether_protocol::close::code::SERVICE_RESTART,
+                "server shutting down".into(),
+            ));
+        }
+    }
+}
+
+/// Locks a mutex, ignoring poisoning: every critical section in this crate
+/// leaves its data consistent before any call that could panic.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn log(size: usize) -> MemoryLog {
+        MemoryLog::new(size, Duration::from_secs(60))
+    }
+
+    fn pos(log: &MemoryLog, offset: u64) -> Recover {
+        Recover {
+            epoch: log.epoch.clone(),
+            offset,
+        }
+    }
+
+    #[test]
+    fn offsets_start_at_one_and_frames_have_the_wire_fields() {
+        let mut l = log(10);
+        let (o1, f1) = l.append("miners", None, serde_json::json!({"x":1}));
+        let (o2, _) = l.append("miners", Some("boom".into()), Value::Null);
+        assert_eq!((o1, o2), (1, 2));
+        let v: Value = serde_json::from_str(f1.as_str()).unwrap();
+        assert_eq!(v["type"], "publication");
+        assert_eq!(v["event"], "miners_update");
+        assert_eq!(v["offset"], 1);
+        assert_eq!(v["broadcast_id"], format!("miners_{}_1", l.epoch));
+        assert_eq!(v["data"]["x"], 1);
+    }
+
+    #[test]
+    fn recovery_rules() {
+        let mut l = log(3);
+        let now = Instant::now();
+        assert_eq!(l.recover(None, now), Recovery::NotAsked);
+        assert_eq!(l.recover(Some(&pos(&l, 0)), now), Recovery::Replay(0));
+        for _ in 0..5 {
+            l.append("t", None, Value::Null);
+        }
+        // Kept: 3, 4, 5.
+        assert_eq!(l.recover(Some(&pos(&l, 5)), now), Recovery::Replay(0));
+        assert_eq!(l.recover(Some(&pos(&l, 2)), now), Recovery::Replay(3));
+        assert_eq!(l.recover(Some(&pos(&l, 1)), now), Recovery::Failed);
+        assert_eq!(l.recover(Some(&pos(&l, 6)), now), Recovery::Failed);
+        let other = Recover {
+            epoch: "other".into(),
+            offset: 4,
+        };
+        assert_eq!(l.recover(Some(&other), now), Recovery::Failed);
+        let replay: Vec<u64> = l
+            .last(2)
+            .map(|f| {
+                serde_json::from_str::<Value>(f.as_str()).unwrap()["offset"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(replay, [4, 5]);
+    }
+
+    #[test]
+    fn recovery_respects_ttl() {
+        let mut l = MemoryLog::new(10, Duration::from_secs(1));
+        l.append("t", None, Value::Null);
+        l.append("t", None, Value::Null);
+        let later = Instant::now() + Duration::from_secs(5);
+        assert_eq!(l.recover(Some(&pos(&l, 1)), later), Recovery::Failed);
+        // Being up to date needs no history.
+        assert_eq!(l.recover(Some(&pos(&l, 2)), later), Recovery::Replay(0));
+    }
+
+    #[test]
+    fn zero_history_never_replays() {
+        let mut l = log(0);
+        l.append("t", None, Value::Null);
+        assert_eq!(
+            l.recover(Some(&pos(&l, 0)), Instant::now()),
+            Recovery::Failed
+        );
+    }
+}

@@ -1,0 +1,101 @@
+//! Process-wide counters and their Prometheus text rendering (`GET /metrics`).
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::hub::Hub;
+
+/// Counters updated by the hub and the connection tasks.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Frames received from clients (text and binary).
+    pub messages_in: AtomicU64,
+    /// Frames written to clients.
+    pub messages_out: AtomicU64,
+    /// Outbound frames lost because a connection's queue was full or a
+    /// frame waited longer than `--send-timeout`.
+    pub dropped_slow_consumer: AtomicU64,
+    /// Inbound frames dropped by the rate limit.
+    pub dropped_rate_limited: AtomicU64,
+    /// Connections closed as slow consumers.
+    pub slow_consumer_disconnects: AtomicU64,
+    /// Connections removed because nothing arrived for 2.5 heartbeats.
+    pub stale_disconnects: AtomicU64,
+    /// Upgrades accepted then closed 4429 by a connection limit.
+    pub refused_connections: AtomicU64,
+}
+
+/// Renders the Prometheus text exposition format.
+pub fn render(hub: &Hub) -> String {
+    let m = hub.metrics();
+    let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# HELP tether_connections Open WebSocket connections.\n\
+         # TYPE tether_connections gauge\n\
+         tether_connections {}",
+        hub.connection_count()
+    );
+    out.push_str(
+        "# HELP tether_subscriptions Subscribed connections per topic.\n\
+         # TYPE tether_subscriptions gauge\n",
+    );
+    for (topic, n) in hub.subscription_counts() {
+        let _ = writeln!(
+            out,
+            "tether_subscriptions{{topic=\"{}\"}} {n}",
+            escape_label(&topic)
+        );
+    }
+    let counters = [
+        (
+            "tether_messages_in_total",
+            "Frames received from clients.",
+            get(&m.messages_in),
+        ),
+        (
+            "tether_messages_out_total",
+            "Frames sent to clients.",
+            get(&m.messages_out),
+        ),
+        (
+            "tether_slow_consumer_disconnects_total",
+            "Connections closed because they did not keep up.",
+            get(&m.slow_consumer_disconnects),
+        ),
+        (
+            "tether_stale_disconnects_total",
+            "Connections removed after 2.5 silent heartbeat intervals.",
+            get(&m.stale_disconnects),
+        ),
+        (
+            "tether_refused_connections_total",
+            "Upgrades closed with 4429 by a connection limit.",
+            get(&m.refused_connections),
+        ),
+    ];
+    for (name, help, value) in counters {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP tether_dropped_total Frames dropped, by reason.\n\
+         # TYPE tether_dropped_total counter\n\
+         tether_dropped_total{{reason=\"slow_consumer\"}} {}\n\
+         tether_dropped_total{{reason=\"rate_limited\"}} {}",
+        get(&m.dropped_slow_consumer),
+        get(&m.dropped_rate_limited),
+    );
+    out
+}
+
+/// Escapes a Prometheus label value.
+fn escape_label(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
