@@ -1,0 +1,2 @@
+import { Centrifuge } from "centrifuge";
+export { Centrifuge };

@@ -1,0 +1,1154 @@
+//! `load`: a load generator against the real `tether-server` binary, which
+//! it starts itself (`--listen 127.0.0.1:0`, limits raised), on loopback
+//! only. Sections (see `BENCHMARKS.md`):
+//!
+//! - `rss`: server RSS per idle connection at `--idle` connections
+//!   (`VmRSS` from `/proc/PID/status` before and after), against the same
+//!   figure for a bare tokio-tungstenite server (this binary with
+//!   `--serve-bare`, a child process like the real one);
+//! - `fanout`: latency from `POST /publish` (a `sent_at` µs timestamp in
+//!   `data`) to receipt at each of S subscribers of one topic, p50 / p99 /
+//!   max per round, median over `--rounds`; baseline: the same with one
+//!   subscriber, and the loopback TCP echo round trip as context;
+//! - `deliveries`: deliveries per second sustained with many topics and
+//!   publishers (`--topics` file written here), flow-controlled so no
+//!   subscriber queue overflows; baseline: the bare server, same load;
+//! - `handshakes`: WebSocket connections established per second (TCP
+//!   connect, upgrade, `connection_established`); baselines: plain TCP
+//!   connects per second to an in-process listener, and the bare server.
+//!
+//! Every loop is bounded by a count and a deadline. `--serve-bare` runs the
+//! bare baseline server instead (used by the benchmark itself).
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use clap::Parser;
+use futures_util::{SinkExt, StreamExt};
+use tether_bench::{median, quantile, Table};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::task::JoinHandle;
+use tokio::time::{sleep, timeout};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+type Ws = WebSocketStream<TcpStream>;
+type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+#[derive(Parser, Debug, Clone)]
+#[command(about = "Load generator against tether-server (loopback only)")]
+struct Args {
+    /// The server binary.
+    #[arg(long, default_value = "target/release/tether-server")]
+    server_bin: PathBuf,
+    /// Output folder (tables, CSV, server logs).
+    #[arg(long, default_value = "out/bench")]
+    out: PathBuf,
+    /// Sections to run.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "rss,fanout,deliveries,handshakes"
+    )]
+    sections: Vec<String>,
+    /// Repetitions (rss, handshakes) and rounds (fanout) and windows
+    /// (deliveries); figures are medians over them.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Idle connections for the RSS figure.
+    #[arg(long, default_value_t = 10_000)]
+    idle: usize,
+    /// Subscriber counts for the fan-out latency (1 is always run first as
+    /// the baseline).
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
+    fanout: Vec<usize>,
+    /// Publications per fan-out round.
+    #[arg(long, default_value_t = 50)]
+    pubs: usize,
+    /// Subscriber connections for the deliveries figure.
+    #[arg(long, default_value_t = 2000)]
+    deliv_subs: usize,
+    /// Topics for the deliveries figure.
+    #[arg(long, default_value_t = 100)]
+    deliv_topics: usize,
+    /// Topics each deliveries subscriber subscribes to.
+    #[arg(long, default_value_t = 5)]
+    deliv_per_sub: usize,
+    /// Concurrent publishers for the deliveries figure.
+    #[arg(long, default_value_t = 8)]
+    deliv_publishers: usize,
+    /// Length of one deliveries window, seconds.
+    #[arg(long, default_value_t = 5)]
+    deliv_secs: u64,
+    /// Frame payload padding, bytes (deliveries).
+    #[arg(long, default_value_t = 100)]
+    pad: usize,
+    /// Connections per handshake-rate repetition.
+    #[arg(long, default_value_t = 5000)]
+    handshakes: usize,
+    /// Connections opening at once.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Hard limit for the whole run, seconds.
+    #[arg(long, default_value_t = 480)]
+    time_limit_s: u64,
+    /// Run the bare baseline server and print `listening on http://ADDR`.
+    #[arg(long, hide = true)]
+    serve_bare: bool,
+}
+
+fn now_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+/// Raises this process's open-file limit to the hard limit (children
+/// inherit it). Returns the new soft limit.
+fn raise_nofile() -> u64 {
+    // SAFETY: plain libc calls on a stack value.
+    unsafe {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return 0;
+        }
+        let want = libc::rlimit {
+            rlim_cur: 65_536.max(lim.rlim_max),
+            rlim_max: 65_536.max(lim.rlim_max),
+        };
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &want) != 0 {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+        lim.rlim_cur
+    }
+}
+
+fn ws_config() -> WebSocketConfig {
+    // Small buffers: tungstenite's default read buffer is 128 KiB per
+    // connection, too much for 10k in one load generator.
+    WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .write_buffer_size(0)
+}
+
+// ---------------------------------------------------------------- servers --
+
+/// A server child process, killed on drop.
+struct ServerProc {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl ServerProc {
+    fn start(cmd: &mut Command, log: &Path) -> Res<ServerProc> {
+        let log = std::fs::File::create(log)?;
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .stdin(Stdio::null())
+            .spawn()?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(20))
+            .map_err(|_| "the server printed no `listening on` line within 20 s")?;
+        let addr = line
+            .trim()
+            .strip_prefix("listening on http://")
+            .ok_or_else(|| format!("unexpected first line {line:?}"))?
+            .parse()?;
+        Ok(ServerProc { child, addr })
+    }
+
+    fn tether(args: &Args, topics: &Path, log: &Path) -> Res<ServerProc> {
+        let mut cmd = Command::new(&args.server_bin);
+        cmd.args(["--listen", "127.0.0.1:0", "--max-connections", "1000000"])
+            .args(["--max-connections-per-ip", "1000000", "--rate-limit", "0"])
+            .arg("--topics")
+            .arg(topics)
+            .env("RUST_LOG", "warn");
+        ServerProc::start(&mut cmd, log)
+            .map_err(|e| format!("starting {}: {e}", args.server_bin.display()).into())
+    }
+
+    fn bare(log: &Path) -> Res<ServerProc> {
+        let mut cmd = Command::new(std::env::current_exe()?);
+        cmd.arg("--serve-bare");
+        ServerProc::start(&mut cmd, log)
+    }
+
+    /// Resident set size, KiB.
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for ServerProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `"name":"value"` of a JSON text (plain values only).
+fn str_field<'t>(text: &'t str, name: &str) -> Option<&'t str> {
+    let key = format!("\"{name}\":\"");
+    let start = text.find(&key)? + key.len();
+    let len = text[start..].find('"')?;
+    Some(&text[start..start + len])
+}
+
+/// `"name":N` of a JSON text.
+fn num_field(text: &str, name: &str) -> Option<u64> {
+    let key = format!("\"{name}\":");
+    let rest = &text[text.find(&key)? + key.len()..];
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
+/// The bare baseline: tokio-tungstenite with the same buffer sizes as
+/// tether-server, a welcome frame, `subscribe` and `publish` (forwarded
+/// verbatim to the topic's subscribers), a bounded queue and a batching
+/// writer per connection. No history, no JSON parsing, no limits.
+async fn serve_bare() -> Res<()> {
+    let socket = TcpSocket::new_v4()?;
+    socket.set_reuseaddr(true)?;
+    socket.bind("127.0.0.1:0".parse()?)?;
+    let listener = socket.listen(1024)?;
+    println!("listening on http://{}", listener.local_addr()?);
+    type Topics = Arc<Mutex<HashMap<String, Vec<mpsc::Sender<Message>>>>>;
+    let topics: Topics = Arc::default();
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let topics = topics.clone();
+        tokio::spawn(async move {
+            let _ = stream.set_nodelay(true);
+            let Ok(ws) =
+                tokio_tungstenite::accept_async_with_config(stream, Some(ws_config())).await
+            else {
+                return;
+            };
+            let (mut sink, mut stream) = ws.split();
+            let (tx, mut rx) = mpsc::channel::<Message>(256);
+            let writer = tokio::spawn(async move {
+                while let Some(m) = rx.recv().await {
+                    if sink.feed(m).await.is_err() {
+                        return;
+                    }
+                    for _ in 0..63 {
+                        match rx.try_recv() {
+                            Ok(m) => {
+                                if sink.feed(m).await.is_err() {
+                                    return;
+                                }
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    if sink.flush().await.is_err() {
+                        return;
+                    }
+                }
+            });
+            let welcome = r#"{"type":"connection_established","protocol":1,"client_id":"bare"}"#;
+            let _ = tx.try_send(Message::text(welcome));
+            while let Some(Ok(msg)) = stream.next().await {
+                let Message::Text(text) = msg else { continue };
+                let text = text.as_str();
+                match str_field(text, "type") {
+                    Some("subscribe") => {
+                        let topic = str_field(text, "topic").unwrap_or("").to_owned();
+                        let id = num_field(text, "id").unwrap_or(0);
+                        topics
+                            .lock()
+                            .unwrap()
+                            .entry(topic.clone())
+                            .or_default()
+                            .push(tx.clone());
+                        let reply = format!(
+                            r#"{{"type":"subscribed","id":{id},"topic":"{topic}","epoch":"e","offset":0}}"#
+                        );
+                        let _ = tx.try_send(Message::text(reply));
+                    }
+                    Some("publish") => {
+                        let topic = str_field(text, "topic").unwrap_or("");
+                        let frame = Message::text(text.to_owned());
+                        if let Some(subs) = topics.lock().unwrap().get_mut(topic) {
+                            subs.retain(|s| !s.is_closed());
+                            for s in subs.iter() {
+                                let _ = s.try_send(frame.clone());
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            writer.abort();
+        });
+    }
+}
+
+// ---------------------------------------------------------------- clients --
+
+/// Opens a WebSocket to `/ws` and waits for the first frame
+/// (`connection_established`).
+async fn ws_connect(addr: SocketAddr) -> Res<Ws> {
+    let tcp = TcpStream::connect(addr).await?;
+    tcp.set_nodelay(true)?;
+    // Closing resets instead of lingering in TIME_WAIT: thousands of
+    // connections per section would otherwise use up the loopback ports.
+    tcp.set_zero_linger()?;
+    let url = format!("ws://{addr}/ws?sdk=tether-bench");
+    let (mut ws, _) =
+        tokio_tungstenite::client_async_with_config(url, tcp, Some(ws_config())).await?;
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) if t.contains("connection_established") => return Ok(ws),
+            Some(Ok(Message::Text(t))) => return Err(format!("unexpected first frame {t}").into()),
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return Err(e.into()),
+            None => return Err("closed before connection_established".into()),
+        }
+    }
+}
+
+/// Subscribes to `topics` (ids 1..) and waits for every `subscribed`.
+async fn subscribe(ws: &mut Ws, topics: &[String]) -> Res<()> {
+    for (i, t) in topics.iter().enumerate() {
+        let frame = format!(r#"{{"type":"subscribe","id":{},"topic":"{t}"}}"#, i + 1);
+        ws.send(Message::text(frame)).await?;
+    }
+    let mut left = topics.len();
+    while left > 0 {
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) if t.contains("\"subscribed\"") => left -= 1,
+            Some(Ok(Message::Text(t))) if t.contains("\"error\"") => {
+                return Err(format!("subscribe failed: {t}").into())
+            }
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return Err(e.into()),
+            None => return Err("closed while subscribing".into()),
+        }
+    }
+    Ok(())
+}
+
+/// What a client task does once connected.
+#[derive(Clone)]
+enum Role {
+    /// Hold the connection (answering pings) until stopped.
+    Idle,
+    /// Record `(round, latency µs)` of every publication.
+    Latency,
+    /// Count every frame into the shared counter.
+    Count(Arc<AtomicU64>),
+}
+
+/// A set of client connections, each a task.
+struct Clients {
+    tasks: Vec<JoinHandle<Vec<(u8, u32)>>>,
+    ready: Arc<AtomicUsize>,
+    failed: Arc<AtomicUsize>,
+    /// Tasks whose connection ended before the stop.
+    dropped: Arc<AtomicUsize>,
+    received: Arc<AtomicU64>,
+    stop: watch::Sender<bool>,
+}
+
+impl Clients {
+    fn spawn(
+        addr: SocketAddr,
+        n: usize,
+        concurrency: usize,
+        topics_of: impl Fn(usize) -> Vec<String>,
+        role: Role,
+    ) -> Clients {
+        let sem = Arc::new(Semaphore::new(concurrency.max(1)));
+        let ready = Arc::new(AtomicUsize::new(0));
+        let failed = Arc::new(AtomicUsize::new(0));
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let received = Arc::new(AtomicU64::new(0));
+        let (stop, stop_rx) = watch::channel(false);
+        let tasks = (0..n)
+            .map(|i| {
+                let (sem, ready, failed, dropped, received) = (
+                    sem.clone(),
+                    ready.clone(),
+                    failed.clone(),
+                    dropped.clone(),
+                    received.clone(),
+                );
+                let mut stop = stop_rx.clone();
+                let topics = topics_of(i);
+                let role = role.clone();
+                tokio::spawn(async move {
+                    let mut lat = Vec::new();
+                    let ws = {
+                        let Ok(_permit) = sem.acquire().await else {
+                            return lat;
+                        };
+                        let setup = async {
+                            let mut ws = ws_connect(addr).await?;
+                            subscribe(&mut ws, &topics).await?;
+                            Res::Ok(ws)
+                        };
+                        match timeout(Duration::from_secs(30), setup).await {
+                            Ok(Ok(ws)) => ws,
+                            _ => {
+                                failed.fetch_add(1, Relaxed);
+                                return lat;
+                            }
+                        }
+                    };
+                    ready.fetch_add(1, Relaxed);
+                    let (_sink, mut stream) = ws.split();
+                    let read = async {
+                        while let Some(Ok(msg)) = stream.next().await {
+                            let Message::Text(text) = msg else { continue };
+                            match &role {
+                                Role::Idle => {}
+                                Role::Count(c) => {
+                                    c.fetch_add(1, Relaxed);
+                                }
+                                Role::Latency => {
+                                    let now = now_us();
+                                    if let (Some(sent), Some(r)) =
+                                        (num_field(&text, "sent_at"), num_field(&text, "r"))
+                                    {
+                                        lat.push((r as u8, now.saturating_sub(sent) as u32));
+                                        received.fetch_add(1, Relaxed);
+                                    }
+                                }
+                            }
+                        }
+                        dropped.fetch_add(1, Relaxed);
+                    };
+                    tokio::select! {
+                        _ = stop.wait_for(|s| *s) => {}
+                        _ = read => {}
+                    }
+                    lat
+                })
+            })
+            .collect();
+        Clients {
+            tasks,
+            ready,
+            failed,
+            dropped,
+            received,
+            stop,
+        }
+    }
+
+    /// Waits until every connection is ready (or failed), at most `limit`.
+    async fn wait_ready(&self, limit: Duration) -> Res<Duration> {
+        let start = Instant::now();
+        let n = self.tasks.len();
+        while self.ready.load(Relaxed) + self.failed.load(Relaxed) < n {
+            if start.elapsed() > limit {
+                return Err(format!(
+                    "only {} of {n} connections ready after {limit:?}",
+                    self.ready.load(Relaxed)
+                )
+                .into());
+            }
+            sleep(Duration::from_millis(5)).await;
+        }
+        match self.failed.load(Relaxed) {
+            0 => Ok(start.elapsed()),
+            f => Err(format!("{f} of {n} connections failed").into()),
+        }
+    }
+
+    /// Stops every task and collects their latency samples.
+    async fn finish(self) -> Vec<(u8, u32)> {
+        let _ = self.stop.send(true);
+        let mut all = Vec::new();
+        for t in self.tasks {
+            if let Ok(Ok(v)) = timeout(Duration::from_secs(10), t).await {
+                all.extend(v);
+            }
+        }
+        all
+    }
+}
+
+/// `POST /publish` over one keep-alive HTTP/1.1 connection.
+struct Publisher {
+    stream: tokio::io::BufReader<TcpStream>,
+    buf: Vec<u8>,
+}
+
+impl Publisher {
+    async fn connect(addr: SocketAddr) -> Res<Publisher> {
+        let tcp = TcpStream::connect(addr).await?;
+        tcp.set_nodelay(true)?;
+        tcp.set_zero_linger()?;
+        Ok(Publisher {
+            stream: tokio::io::BufReader::new(tcp),
+            buf: Vec::with_capacity(512),
+        })
+    }
+
+    /// Publishes `body`; returns the HTTP status.
+    async fn post(&mut self, body: &str) -> Res<u16> {
+        self.buf.clear();
+        self.buf.extend_from_slice(
+            format!(
+                "POST /publish HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            )
+            .as_bytes(),
+        );
+        self.buf.extend_from_slice(body.as_bytes());
+        self.stream.get_mut().write_all(&self.buf).await?;
+        let mut line = String::new();
+        self.stream.read_line(&mut line).await?;
+        let status: u16 = line
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| format!("bad status line {line:?}"))?;
+        let mut len = 0usize;
+        loop {
+            line.clear();
+            if self.stream.read_line(&mut line).await? == 0 {
+                return Err("connection closed".into());
+            }
+            let l = line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = l.split_once(':') {
+                if k.eq_ignore_ascii_case("content-length") {
+                    len = v.trim().parse()?;
+                }
+            }
+        }
+        let mut body = vec![0; len];
+        self.stream.read_exact(&mut body).await?;
+        Ok(status)
+    }
+}
+
+// --------------------------------------------------------------- sections --
+
+struct Ctx {
+    args: Args,
+    topics_file: PathBuf,
+    deadline: Instant,
+    report: String,
+    csv: Table,
+}
+
+impl Ctx {
+    fn check_time(&self) -> Res<()> {
+        if Instant::now() > self.deadline {
+            return Err(format!("time limit of {} s reached", self.args.time_limit_s).into());
+        }
+        Ok(())
+    }
+
+    fn section(&mut self, title: &str, notes: &str, table: &Table) {
+        let md = table.markdown();
+        println!("\n### {title}\n\n{notes}\n\n{md}");
+        self.report
+            .push_str(&format!("### {title}\n\n{notes}\n\n{md}\n"));
+    }
+
+    fn metric(&mut self, section: &str, name: &str, value: f64) {
+        self.csv.row(vec![
+            section.to_owned(),
+            name.to_owned(),
+            format!("{value:.3}"),
+        ]);
+    }
+
+    fn log(&self, name: &str) -> PathBuf {
+        self.args.out.join(format!("server-{name}.log"))
+    }
+}
+
+async fn rss(ctx: &mut Ctx) -> Res<()> {
+    let n = ctx.args.idle;
+    let mut per = HashMap::<&str, Vec<f64>>::new();
+    let mut abs = HashMap::<&str, Vec<(u64, u64)>>::new();
+    for _ in 0..ctx.args.rounds {
+        for kind in ["tether-server", "bare"] {
+            ctx.check_time()?;
+            let server = if kind == "bare" {
+                ServerProc::bare(&ctx.log("bare"))?
+            } else {
+                ServerProc::tether(&ctx.args, &ctx.topics_file, &ctx.log("rss"))?
+            };
+            // Warm up lazily allocated state with a few connections.
+            let warm = Clients::spawn(server.addr, 16, 16, |_| vec![], Role::Idle);
+            warm.wait_ready(Duration::from_secs(20)).await?;
+            warm.finish().await;
+            sleep(Duration::from_millis(500)).await;
+            let before = server.rss_kib();
+            let c = Clients::spawn(server.addr, n, ctx.args.concurrency, |_| vec![], Role::Idle);
+            c.wait_ready(Duration::from_secs(120)).await?;
+            sleep(Duration::from_secs(2)).await;
+            let after = server.rss_kib();
+            c.finish().await;
+            per.entry(kind)
+                .or_default()
+                .push(after.saturating_sub(before) as f64 / n as f64);
+            abs.entry(kind).or_default().push((before, after));
+        }
+    }
+    let t_med = median(&per["tether-server"]);
+    let b_med = median(&per["bare"]);
+    let mut t = Table::new(&[
+        "server",
+        "RSS before (KiB)",
+        "RSS at N idle (KiB)",
+        "KiB per connection (median)",
+        "runs",
+        "ratio vs bare",
+        "goal",
+    ]);
+    for (kind, med) in [("tether-server", t_med), ("bare", b_med)] {
+        let (b, a) = abs[kind][0];
+        t.row(vec![
+            kind.to_owned(),
+            b.to_string(),
+            a.to_string(),
+            format!("{med:.2}"),
+            per[kind]
+                .iter()
+                .map(|v| format!("{v:.2}"))
+                .collect::<Vec<_>>()
+                .join(" / "),
+            format!("{:.2}", med / b_med.max(1e-9)),
+            if kind == "bare" {
+                "baseline".into()
+            } else {
+                format!("<= 4 KiB: {}", if med <= 4.0 { "met" } else { "NOT met" })
+            },
+        ]);
+    }
+    ctx.metric("rss", "tether_kib_per_conn", t_med);
+    ctx.metric("rss", "bare_kib_per_conn", b_med);
+    ctx.section(
+        &format!("Server RSS per idle connection, N = {n}"),
+        "VmRSS of the server process before and after N idle WebSocket connections \
+         (after a 16-connection warm-up; kernel socket memory is not in RSS). Bare = \
+         tokio-tungstenite with the same 4 KiB buffers, a welcome frame and a bounded \
+         queue + writer task per connection. RSS before/after: first run.",
+        &t,
+    );
+    Ok(())
+}
+
+/// Loopback TCP echo round trip (64 bytes), µs: p50 and p99 over 2000.
+async fn tcp_echo_rtt() -> Res<(f64, f64)> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let server = tokio::spawn(async move {
+        if let Ok((mut s, _)) = listener.accept().await {
+            let _ = s.set_nodelay(true);
+            let mut buf = [0u8; 64];
+            for _ in 0..2000 {
+                if s.read_exact(&mut buf).await.is_err() || s.write_all(&buf).await.is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    let mut c = TcpStream::connect(addr).await?;
+    c.set_nodelay(true)?;
+    let mut buf = [7u8; 64];
+    let mut v = Vec::with_capacity(2000);
+    for _ in 0..2000 {
+        let t = Instant::now();
+        c.write_all(&buf).await?;
+        c.read_exact(&mut buf).await?;
+        v.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    server.abort();
+    v.sort_by(f64::total_cmp);
+    Ok((quantile(&v, 0.5), quantile(&v, 0.99)))
+}
+
+async fn fanout(ctx: &mut Ctx) -> Res<()> {
+    let (echo50, echo99) = tcp_echo_rtt().await?;
+    let server = ServerProc::tether(&ctx.args, &ctx.topics_file, &ctx.log("fanout"))?;
+    let mut sizes = vec![1];
+    sizes.extend(ctx.args.fanout.iter().copied().filter(|&s| s > 1));
+    let mut rows: Vec<(usize, f64, f64, f64, String)> = Vec::new();
+    for &s in &sizes {
+        ctx.check_time()?;
+        let c = Clients::spawn(
+            server.addr,
+            s,
+            ctx.args.concurrency,
+            |_| vec!["bench".to_owned()],
+            Role::Latency,
+        );
+        c.wait_ready(Duration::from_secs(120)).await?;
+        sleep(Duration::from_millis(500)).await;
+        let mut publisher = Publisher::connect(server.addr).await?;
+        // Spacing: a round of publications takes about 2.5 s at 1k, 5 s at
+        // 10k subscribers; each publication's fan-out ends before the next.
+        let gap = Duration::from_micros((s as u64 * 400).clamp(10_000, 200_000));
+        let pubs = ctx.args.pubs;
+        for r in 0..ctx.args.rounds {
+            ctx.check_time()?;
+            for _ in 0..pubs {
+                let body = format!(
+                    r#"{{"topic":"bench","event":"bench","data":{{"r":{r},"sent_at":{}}}}}"#,
+                    now_us()
+                );
+                let status = publisher.post(&body).await?;
+                if status != 200 {
+                    return Err(format!("POST /publish answered {status}").into());
+                }
+                sleep(gap).await;
+            }
+            let want = (s * pubs * (r + 1)) as u64;
+            let start = Instant::now();
+            while c.received.load(Relaxed) < want && start.elapsed() < Duration::from_secs(10) {
+                sleep(Duration::from_millis(5)).await;
+            }
+        }
+        let got = c.received.load(Relaxed);
+        let dropped = c.dropped.load(Relaxed);
+        let samples = c.finish().await;
+        let mut p50 = Vec::new();
+        let mut p99 = Vec::new();
+        let mut max = Vec::new();
+        for r in 0..ctx.args.rounds {
+            let mut v: Vec<f64> = samples
+                .iter()
+                .filter(|(rr, _)| *rr as usize == r)
+                .map(|(_, us)| f64::from(*us) / 1000.0)
+                .collect();
+            v.sort_by(f64::total_cmp);
+            p50.push(quantile(&v, 0.5));
+            p99.push(quantile(&v, 0.99));
+            max.push(quantile(&v, 1.0));
+        }
+        let expected = (s * pubs * ctx.args.rounds) as u64;
+        let note = format!(
+            "{got}/{expected} received, {dropped} connections lost; p99 per round: {}",
+            p99.iter()
+                .map(|v| format!("{v:.1}"))
+                .collect::<Vec<_>>()
+                .join(" / ")
+        );
+        rows.push((s, median(&p50), median(&p99), median(&max), note));
+    }
+    let (_, b50, b99, _, _) = rows[0].clone();
+    let mut t = Table::new(&[
+        "subscribers",
+        "p50 (ms)",
+        "p99 (ms)",
+        "max (ms)",
+        "p50 / baseline",
+        "p99 / baseline",
+        "goal",
+        "notes",
+    ]);
+    for (s, p50, p99, max, note) in &rows {
+        let goal = if *s == 1 {
+            "baseline".to_owned()
+        } else if *s >= 10_000 {
+            format!(
+                "p99 <= 50 ms: {}",
+                if *p99 <= 50.0 { "met" } else { "NOT met" }
+            )
+        } else {
+            "-".to_owned()
+        };
+        t.row(vec![
+            s.to_string(),
+            format!("{p50:.2}"),
+            format!("{p99:.2}"),
+            format!("{max:.2}"),
+            format!("{:.1}", p50 / b50.max(1e-6)),
+            format!("{:.1}", p99 / b99.max(1e-6)),
+            goal,
+            note.clone(),
+        ]);
+        ctx.metric("fanout", &format!("p50_ms_{s}"), *p50);
+        ctx.metric("fanout", &format!("p99_ms_{s}"), *p99);
+        ctx.metric("fanout", &format!("max_ms_{s}"), *max);
+    }
+    ctx.section(
+        "Fan-out latency, one topic",
+        &format!(
+            "`POST /publish` (keep-alive HTTP/1.1, `sent_at` µs in `data`) to receipt at \
+             every subscriber; {} rounds of {} publications, each figure the median over \
+             rounds. Baseline: 1 subscriber. Context: loopback TCP echo round trip p50 \
+             {echo50:.0} µs, p99 {echo99:.0} µs.",
+            ctx.args.rounds, ctx.args.pubs
+        ),
+        &t,
+    );
+    ctx.metric("fanout", "tcp_echo_p50_us", echo50);
+    Ok(())
+}
+
+/// Deliveries per second on `addr` (tether or bare), median over windows.
+async fn deliveries_on(ctx: &Ctx, addr: SocketAddr, bare: bool) -> Res<(f64, f64, usize)> {
+    let a = &ctx.args;
+    let k = a.deliv_topics.max(1);
+    let m = a.deliv_per_sub.clamp(1, k);
+    let counter = Arc::new(AtomicU64::new(0));
+    let c = Clients::spawn(
+        addr,
+        a.deliv_subs,
+        a.concurrency,
+        move |i| {
+            (0..m)
+                .map(|j| format!("t{}", (i + j * k / m) % k))
+                .collect()
+        },
+        Role::Count(counter.clone()),
+    );
+    c.wait_ready(Duration::from_secs(120)).await?;
+    // Subscribers per topic, for the flow control.
+    let mut fan = vec![0u64; k];
+    for i in 0..a.deliv_subs {
+        for j in 0..m {
+            fan[(i + j * k / m) % k] += 1;
+        }
+    }
+    let fan = Arc::new(fan);
+    let expected = Arc::new(AtomicU64::new(0));
+    let published = Arc::new(AtomicU64::new(0));
+    // At most this many frames in flight server-side (16 per subscriber on
+    // average, far below the 256-frame queue), so nobody is dropped.
+    let budget = a.deliv_subs as u64 * 16;
+    let (stop, stop_rx) = watch::channel(false);
+    let pad = "x".repeat(a.pad);
+    let mut pubs = Vec::new();
+    for p in 0..a.deliv_publishers {
+        let (fan, expected, published, counter, stop_rx, pad) = (
+            fan.clone(),
+            expected.clone(),
+            published.clone(),
+            counter.clone(),
+            stop_rx.clone(),
+            pad.clone(),
+        );
+        let publishers = a.deliv_publishers;
+        pubs.push(tokio::spawn(async move {
+            let mut ws = None;
+            let mut http = None;
+            if bare {
+                ws = Some(ws_connect(addr).await?);
+            } else {
+                http = Some(Publisher::connect(addr).await?);
+            }
+            let mut n = 0usize;
+            while !*stop_rx.borrow() {
+                if expected.load(Relaxed).saturating_sub(counter.load(Relaxed)) > budget {
+                    tokio::task::yield_now().await;
+                    sleep(Duration::from_micros(200)).await;
+                    continue;
+                }
+                let topic = (p + n * publishers) % fan.len();
+                n += 1;
+                expected.fetch_add(fan[topic], Relaxed);
+                let data = format!(r#"{{"sent_at":{},"pad":"{pad}"}}"#, now_us());
+                if let Some(ws) = ws.as_mut() {
+                    let f = format!(
+                        r#"{{"type":"publish","id":{n},"topic":"t{topic}","data":{data}}}"#
+                    );
+                    ws.send(Message::text(f)).await?;
+                } else if let Some(h) = http.as_mut() {
+                    let body = format!(r#"{{"topic":"t{topic}","data":{data}}}"#);
+                    let status = h.post(&body).await?;
+                    if status != 200 {
+                        return Err(format!("POST /publish answered {status}").into());
+                    }
+                }
+                published.fetch_add(1, Relaxed);
+            }
+            Res::Ok(())
+        }));
+    }
+    sleep(Duration::from_secs(2)).await;
+    let mut rates = Vec::new();
+    let mut pub_rates = Vec::new();
+    for _ in 0..a.rounds {
+        ctx.check_time()?;
+        let (d0, p0, t0) = (
+            counter.load(Relaxed),
+            published.load(Relaxed),
+            Instant::now(),
+        );
+        sleep(Duration::from_secs(a.deliv_secs)).await;
+        let dt = t0.elapsed().as_secs_f64();
+        rates.push((counter.load(Relaxed) - d0) as f64 / dt);
+        pub_rates.push((published.load(Relaxed) - p0) as f64 / dt);
+    }
+    let _ = stop.send(true);
+    for p in pubs {
+        if let Ok(Ok(Err(e))) = timeout(Duration::from_secs(10), p).await {
+            return Err(e);
+        }
+    }
+    let dropped = c.dropped.load(Relaxed);
+    c.finish().await;
+    Ok((median(&rates), median(&pub_rates), dropped))
+}
+
+async fn deliveries(ctx: &mut Ctx) -> Res<()> {
+    let mut rows = Vec::new();
+    for kind in ["tether-server", "bare"] {
+        ctx.check_time()?;
+        let server = if kind == "bare" {
+            ServerProc::bare(&ctx.log("bare"))?
+        } else {
+            ServerProc::tether(&ctx.args, &ctx.topics_file, &ctx.log("deliveries"))?
+        };
+        let r = deliveries_on(ctx, server.addr, kind == "bare").await?;
+        rows.push((kind, r));
+    }
+    let base = rows[1].1 .0.max(1e-9);
+    let a = ctx.args.clone();
+    let mut t = Table::new(&[
+        "server",
+        "deliveries/s (median)",
+        "publications/s",
+        "connections lost",
+        "ratio vs bare",
+    ]);
+    for (kind, (d, p, lost)) in &rows {
+        t.row(vec![
+            kind.to_string(),
+            format!("{d:.0}"),
+            format!("{p:.0}"),
+            lost.to_string(),
+            format!("{:.2}", d / base),
+        ]);
+    }
+    ctx.metric("deliveries", "tether_per_s", rows[0].1 .0);
+    ctx.metric("deliveries", "bare_per_s", rows[1].1 .0);
+    let notes = format!(
+        "{} subscriber connections x {} of {} topics ({} subscriptions per topic), {} \
+         publishers ({}: keep-alive `POST /publish`; bare: `publish` frames on a WebSocket), \
+         payload ~{} bytes; publishers pause while more than 16 frames per subscriber are in \
+         flight, so no queue overflows. Median of {} windows of {} s after a 2 s warm-up.",
+        a.deliv_subs,
+        a.deliv_per_sub,
+        a.deliv_topics,
+        a.deliv_subs * a.deliv_per_sub / a.deliv_topics.max(1),
+        a.deliv_publishers,
+        "tether-server",
+        a.pad + 40,
+        a.rounds,
+        a.deliv_secs
+    );
+    ctx.section(
+        "Deliveries per second, many topics and publishers",
+        &notes,
+        &t,
+    );
+    Ok(())
+}
+
+/// Connections per second: `n` connections, `conc` at once, each closed
+/// right after it is established. `ws`: WebSocket + first frame; else TCP.
+async fn connect_rate(addr: SocketAddr, n: usize, conc: usize, ws: bool) -> Res<f64> {
+    let sem = Arc::new(Semaphore::new(conc));
+    let start = Instant::now();
+    let mut tasks = Vec::with_capacity(n);
+    for _ in 0..n {
+        let permit = sem.clone().acquire_owned().await?;
+        tasks.push(tokio::spawn(async move {
+            let r: Res<()> = async {
+                if ws {
+                    ws_connect(addr).await.map(drop)
+                } else {
+                    let s = TcpStream::connect(addr).await?;
+                    s.set_zero_linger()?;
+                    Ok(())
+                }
+            }
+            .await;
+            drop(permit);
+            r.is_ok()
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        if timeout(Duration::from_secs(30), t)
+            .await
+            .is_ok_and(|r| r.unwrap_or(false))
+        {
+            ok += 1;
+        }
+    }
+    if ok < n {
+        return Err(format!("{} of {n} connections failed", n - ok).into());
+    }
+    Ok(n as f64 / start.elapsed().as_secs_f64())
+}
+
+async fn handshakes(ctx: &mut Ctx) -> Res<()> {
+    let n = ctx.args.handshakes;
+    let conc = ctx.args.concurrency;
+    // Plain TCP: an in-process listener that accepts and drops.
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let tcp_addr = listener.local_addr()?;
+    let acceptor = tokio::spawn(async move {
+        while let Ok((s, _)) = listener.accept().await {
+            drop(s);
+        }
+    });
+    let tether = ServerProc::tether(&ctx.args, &ctx.topics_file, &ctx.log("handshakes"))?;
+    let bare = ServerProc::bare(&ctx.log("bare"))?;
+    let mut rates: HashMap<&str, Vec<f64>> = HashMap::new();
+    for _ in 0..ctx.args.rounds {
+        ctx.check_time()?;
+        for (kind, addr, ws) in [
+            ("plain TCP connect", tcp_addr, false),
+            ("bare WebSocket", bare.addr, true),
+            ("tether-server", tether.addr, true),
+        ] {
+            let r = connect_rate(addr, n, conc, ws).await?;
+            rates.entry(kind).or_default().push(r);
+            sleep(Duration::from_millis(300)).await;
+        }
+    }
+    acceptor.abort();
+    let tcp = median(&rates["plain TCP connect"]);
+    let mut t = Table::new(&[
+        "target",
+        "connections/s (median)",
+        "runs",
+        "ratio vs plain TCP",
+    ]);
+    for kind in ["tether-server", "bare WebSocket", "plain TCP connect"] {
+        let m = median(&rates[kind]);
+        t.row(vec![
+            kind.to_owned(),
+            format!("{m:.0}"),
+            rates[kind]
+                .iter()
+                .map(|v| format!("{v:.0}"))
+                .collect::<Vec<_>>()
+                .join(" / "),
+            format!("{:.3}", m / tcp),
+        ]);
+        ctx.metric("handshakes", kind, m);
+    }
+    ctx.section(
+        "Connections accepted per second (handshake rate)",
+        &format!(
+            "{n} connections per run, {conc} opening at once, each closed (reset) as soon as \
+             it is established; a WebSocket counts when `connection_established` (bare: its \
+             welcome frame) arrives. Plain TCP: connect to an in-process tokio listener that \
+             accepts and drops."
+        ),
+        &t,
+    );
+    Ok(())
+}
+
+fn write_topics(path: &Path, k: usize) -> Res<()> {
+    let mut v = vec![
+        serde_json::json!({"name": "bench", "description": "fan-out", "client_publish": false}),
+    ];
+    for i in 0..k {
+        v.push(serde_json::json!({"name": format!("t{i}"), "description": "load", "client_publish": false}));
+    }
+    std::fs::write(path, serde_json::to_string(&v)?)?;
+    Ok(())
+}
+
+fn main() -> Res<()> {
+    let args = Args::parse();
+    let nofile = raise_nofile();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    if args.serve_bare {
+        return rt.block_on(serve_bare());
+    }
+    std::fs::create_dir_all(&args.out)?;
+    if !args.server_bin.exists() {
+        return Err(format!(
+            "{} not found: build it with `cargo build --release -p tether-server`",
+            args.server_bin.display()
+        )
+        .into());
+    }
+    let topics_file = args.out.join("load-topics.json");
+    write_topics(&topics_file, args.deliv_topics)?;
+    println!(
+        "load: open-file limit {nofile}, server {}, sections {}",
+        args.server_bin.display(),
+        args.sections.join(",")
+    );
+    let need = args
+        .idle
+        .max(args.fanout.iter().copied().max().unwrap_or(0)) as u64
+        + 100;
+    if nofile < need {
+        return Err(
+            format!("open-file limit {nofile} is below the {need} connections needed").into(),
+        );
+    }
+    let mut ctx = Ctx {
+        deadline: Instant::now() + Duration::from_secs(args.time_limit_s),
+        args: args.clone(),
+        topics_file,
+        report: String::new(),
+        csv: Table::new(&["section", "metric", "value"]),
+    };
+    let started = Instant::now();
+    rt.block_on(async {
+        for s in &args.sections {
+            let t = Instant::now();
+            match s.as_str() {
+                "rss" => rss(&mut ctx).await?,
+                "fanout" => fanout(&mut ctx).await?,
+                "deliveries" => deliveries(&mut ctx).await?,
+                "handshakes" => handshakes(&mut ctx).await?,
+                other => return Err(format!("unknown section {other:?}").into()),
+            }
+            eprintln!("  section {s}: {:.1} s", t.elapsed().as_secs_f64());
+        }
+        Res::Ok(())
+    })?;
+    std::fs::write(args.out.join("load_summary.md"), &ctx.report)?;
+    std::fs::write(args.out.join("load.csv"), ctx.csv.csv())?;
+    println!("\nload: done in {:.0} s", started.elapsed().as_secs_f64());
+    // Client tasks may still hold sockets: leave without waiting for them.
+    rt.shutdown_timeout(Duration::from_secs(2));
+    Ok(())
+}

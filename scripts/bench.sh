@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs the benchmarks of BENCHMARKS.md sections 3 and 4: the reconnect-storm
+# simulation (storm) and the load generator against the real tether-server
+# (load). Builds the release binaries first. Results (Markdown tables, CSV,
+# PNG charts, server logs) go to out/bench/; the tables are printed too.
+# Takes about 5 minutes on a 2-core machine.
+#
+# Extra arguments go to the load generator, e.g.
+#   scripts/bench.sh --sections fanout --fanout 1000
+# Set BENCH_STORM=0 to skip the simulation, BENCH_LOAD=0 to skip the load.
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+OUT="$ROOT/out/bench"
+mkdir -p "$OUT"
+
+step "build: release binaries (tether-server, storm, load)"
+run "cargo build --release" cargo build --release --locked -p tether-server -p tether-bench
+
+# 10k connections need 10k descriptors in the server and in the load
+# generator each: raise the soft limit as far as the hard limit allows (the
+# binary raises it again for itself; the server inherits it).
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
+echo "open-file limit: $(ulimit -n)"
+
+if [ "${BENCH_STORM:-1}" != 0 ]; then
+  step "storm: reconnect storms, N = 10k and 100k, C = 1000/s, T = 30 s"
+  run "storm simulation" "$ROOT/target/release/storm" --out "$OUT" \
+    --doc-chart "$OUT/storm-small.png" --doc-chart-clients 100000
+  echo "charts: $OUT/storm_10000.png $OUT/storm_100000.png (small copy: $OUT/storm-small.png)"
+fi
+
+if [ "${BENCH_LOAD:-1}" != 0 ]; then
+  step "load: RSS, fan-out latency, deliveries/s, handshakes/s (loopback)"
+  run "load generator (server logs: $OUT/server-*.log)" "$ROOT/target/release/load" \
+    --server-bin "$ROOT/target/release/tether-server" --out "$OUT" "$@"
+fi
+
+printf '\nbenchmarks done: results in %s\n' "$OUT"
