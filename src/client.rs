@@ -10,14 +10,18 @@ use crate::options::{self, Options};
 use crate::socket::Socket;
 use crate::subscription::{self, Subscription, Topic};
 use crate::window::{self, WindowListeners};
+use alloc::borrow::ToOwned;
+use alloc::rc::{Rc, Weak};
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::RefCell;
 use js_sys::{Function, Promise};
-use std::cell::RefCell;
-use std::rc::{Rc, Weak};
 use tether_core::{
     Action, Client, Event, Inbound, RequestKey, SocketId, Status, Timestamp, Verdict,
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use web_sys::{CloseEvent, MessageEvent};
 
 /// `request()`'s default `timeoutMs`.
 const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 10_000;
@@ -29,10 +33,11 @@ pub type Shared = RefCell<Inner>;
 pub struct Inner {
     pub core: Client,
     url: String,
-    protocols: js_sys::Array,
+    pub protocols: js_sys::Array,
     token_provider: Option<Function>,
     pub raw: bool,
-    raw_pong_type: String,
+    /// Raw mode: the `type` of pong frames (a JS string).
+    raw_pong_type: JsValue,
     keys: js::Keys,
     socket: Option<Socket>,
     /// An attempt waiting for the token provider before its socket exists.
@@ -42,13 +47,17 @@ pub struct Inner {
     next_listener: u32,
     status_listeners: Vec<(u32, Function)>,
     message_listeners: Vec<(u32, Function)>,
-    type_listeners: Vec<(u32, String, Function)>,
+    /// `on(type)` listeners; the type is kept as a JS string and compared
+    /// with `===`, so inbound `type`s are never copied into wasm.
+    type_listeners: Vec<(u32, JsValue, Function)>,
     pub topics: Vec<Topic>,
     /// Pending `request()` promises: key, resolve, reject.
     requests: Vec<(RequestKey, Function, Function)>,
-    /// `remove(id)`; removers handed to the app are this bound to an id, so
-    /// listeners cost no closure each.
-    remover: Option<Closure<dyn FnMut(u32)>>,
+    /// The one Rust closure of the client: every JS callback (socket and
+    /// page events, the timer, listener removers, the token promise) is this
+    /// function bound to a tag (see [`Route`]), so nothing costs a closure
+    /// each. It holds a `Weak`; dropped last, with the client.
+    callback: Closure<dyn FnMut(JsValue, JsValue)>,
 }
 
 impl Inner {
@@ -60,13 +69,15 @@ impl Inner {
 
     /// A JS function that removes listener `id` when called.
     pub fn remover_for(&self, id: u32) -> Function {
-        let remover: &Function = match &self.remover {
-            Some(r) => r.as_ref().unchecked_ref(),
-            None => return Function::new_no_args(""),
-        };
-        remover
-            .bind1(&JsValue::NULL, &JsValue::from(id))
-            .unchecked_into()
+        self.bound(Route::Remove, u64::from(id))
+    }
+
+    /// The client's callback bound to `route` and `id` (a socket or listener
+    /// id): calling it with `arg` runs [`route`] with them.
+    pub fn bound(&self, route: Route, id: u64) -> Function {
+        let callback: &Function = self.callback.as_ref().unchecked_ref();
+        let tag = (id << ROUTE_BITS) | route as u64;
+        js::bind(callback, tag as f64)
     }
 
     fn remove_listener(&mut self, id: u32) {
@@ -76,6 +87,92 @@ impl Inner {
         for topic in &mut self.topics {
             topic.remove_state_listener(id);
         }
+    }
+}
+
+/// What a bound callback is for: the low [`ROUTE_BITS`] bits of its tag.
+#[derive(Clone, Copy)]
+pub enum Route {
+    /// The timer fired.
+    Timer = 0,
+    /// A remover was called (id: the listener).
+    Remove,
+    /// The token provider's promise resolved (id: the socket).
+    TokenOk,
+    /// The token provider's promise rejected (id: the socket).
+    TokenErr,
+    /// Socket `open` (id: the socket), and so on.
+    Open,
+    /// Socket `message`.
+    Message,
+    /// Socket `close`.
+    Close,
+    /// Socket `error`.
+    Error,
+    /// Window `online`.
+    Online,
+    /// Window `offline`.
+    Offline,
+    /// Window `pageshow`.
+    PageShow,
+    /// Document `visibilitychange`.
+    Visibility,
+}
+
+/// Tag bits taken by the [`Route`]; the id is above them.
+const ROUTE_BITS: u32 = 4;
+
+/// Every JS callback of a client lands here: `tag` says what happened (and
+/// to which socket or listener), `arg` is the event or value.
+fn route(weak: &Weak<Shared>, tag: JsValue, arg: JsValue) {
+    let tag = tag.as_f64().unwrap_or(-1.0) as u64;
+    let id = tag >> ROUTE_BITS;
+    let socket = SocketId(id);
+    const TIMER: u64 = Route::Timer as u64;
+    const REMOVE: u64 = Route::Remove as u64;
+    const TOKEN_OK: u64 = Route::TokenOk as u64;
+    const TOKEN_ERR: u64 = Route::TokenErr as u64;
+    const OPEN: u64 = Route::Open as u64;
+    const MESSAGE: u64 = Route::Message as u64;
+    const CLOSE: u64 = Route::Close as u64;
+    const ERROR: u64 = Route::Error as u64;
+    const ONLINE: u64 = Route::Online as u64;
+    const OFFLINE: u64 = Route::Offline as u64;
+    const PAGE_SHOW: u64 = Route::PageShow as u64;
+    const VISIBILITY: u64 = Route::Visibility as u64;
+    let kind = tag & ((1 << ROUTE_BITS) - 1);
+    match kind {
+        TIMER => with(weak, |inner, now| {
+            // The timer is spent; `pump` arms the next one.
+            inner.timer.handle = None;
+            inner.timer.deadline = None;
+            inner.core.handle_timeout(now);
+        }),
+        REMOVE => {
+            if let Some(rc) = weak.upgrade() {
+                rc.borrow_mut().remove_listener(id as u32);
+            }
+        }
+        TOKEN_OK | TOKEN_ERR => token_settled(weak, socket, kind == TOKEN_OK, arg),
+        OPEN => with(weak, |s, now| s.core.handle_socket_open(now, socket)),
+        MESSAGE => on_message(weak, socket, arg.unchecked_into::<MessageEvent>().data()),
+        CLOSE => {
+            let e: CloseEvent = arg.unchecked_into();
+            let reason = e.reason();
+            with(weak, |s, now| {
+                s.core
+                    .handle_socket_close(now, socket, e.code(), &reason, e.was_clean())
+            });
+        }
+        // The browser hides the cause of a WebSocket error; `close` follows.
+        ERROR => with(weak, |s, now| {
+            s.core.handle_socket_error(now, socket, "WebSocket error")
+        }),
+        ONLINE => with(weak, |s, now| s.core.handle_online(now, true)),
+        OFFLINE => with(weak, |s, now| s.core.handle_online(now, false)),
+        PAGE_SHOW => with(weak, |s, now| s.core.handle_visible(now)),
+        VISIBILITY if window::is_visible() => with(weak, |s, now| s.core.handle_visible(now)),
+        _ => {}
     }
 }
 
@@ -101,13 +198,13 @@ pub fn on_message(weak: &Weak<Shared>, socket: SocketId, data: JsValue) {
     let delivery = {
         let mut guard = rc.borrow_mut();
         let inner = &mut *guard;
-        let ty = get(&frame, &inner.keys.type_).as_string();
+        let ty = get(&frame, &inner.keys.type_);
         let (verdict, topic) = if inner.raw {
-            (inner.raw_frame(socket, &frame, ty.as_deref()), None)
+            (inner.raw_frame(socket, &frame, &ty), None)
         } else {
-            inner.tether_frame(socket, &frame, ty.as_deref())
+            inner.tether_frame(socket, &frame, &ty)
         };
-        inner.delivery(verdict, topic.as_deref(), ty.as_deref())
+        inner.delivery(verdict, topic.as_deref(), &ty)
     };
     match delivery {
         Delivery::Nothing => {}
@@ -138,8 +235,8 @@ enum Delivery {
 }
 
 impl Inner {
-    fn raw_frame(&mut self, socket: SocketId, frame: &JsValue, ty: Option<&str>) -> Verdict {
-        let inbound = if ty == Some(self.raw_pong_type.as_str()) {
+    fn raw_frame(&mut self, socket: SocketId, frame: &JsValue, ty: &JsValue) -> Verdict {
+        let inbound = if *ty == self.raw_pong_type {
             Inbound::Pong { id: None }
         } else {
             reply_or_app(js::as_u64(&get(frame, &self.keys.id)))
@@ -153,14 +250,14 @@ impl Inner {
         &mut self,
         socket: SocketId,
         frame: &JsValue,
-        ty: Option<&str>,
+        ty: &JsValue,
     ) -> (Verdict, Option<String>) {
         let now = js::now();
         let k = &self.keys;
         let id = js::as_u64(&get(frame, &k.id));
         let str_field = |key: &str| js::get_string(frame, key).unwrap_or_default();
-        let verdict = match ty {
-            Some("publication") => {
+        let verdict = match k.frame_type(ty) {
+            js::FrameType::Publication => {
                 let topic = get(frame, &k.topic).as_string();
                 let epoch = get(frame, &k.epoch).as_string();
                 let offset = js::as_u64(&get(frame, &k.offset));
@@ -176,7 +273,7 @@ impl Inner {
                 // Malformed: not ours to judge; the app sees it as a message.
                 self.core.handle_frame(now, socket, Inbound::App)
             }
-            Some("connection_established") => {
+            js::FrameType::Established => {
                 let client_id = str_field("client_id");
                 // Seconds on the wire, ms in the core.
                 let heartbeat_interval_ms = get(frame, &"heartbeat_interval".into())
@@ -189,7 +286,7 @@ impl Inner {
                 };
                 self.core.handle_frame(now, socket, inbound)
             }
-            Some("subscribed") => {
+            js::FrameType::Subscribed => {
                 let (topic, epoch) = (str_field("topic"), str_field("epoch"));
                 let inbound = Inbound::Subscribed {
                     id: id.unwrap_or(0),
@@ -201,7 +298,7 @@ impl Inner {
                 };
                 self.core.handle_frame(now, socket, inbound)
             }
-            Some("unsubscribed") => {
+            js::FrameType::Unsubscribed => {
                 let topic = str_field("topic");
                 let inbound = Inbound::Unsubscribed {
                     id: id.unwrap_or(0),
@@ -209,9 +306,9 @@ impl Inner {
                 };
                 self.core.handle_frame(now, socket, inbound)
             }
-            Some("pong") => self.core.handle_frame(now, socket, Inbound::Pong { id }),
-            Some("ping") => self.core.handle_frame(now, socket, Inbound::Ping { id }),
-            Some("error") => {
+            js::FrameType::Pong => self.core.handle_frame(now, socket, Inbound::Pong { id }),
+            js::FrameType::Ping => self.core.handle_frame(now, socket, Inbound::Ping { id }),
+            js::FrameType::Error => {
                 let (code, message) = (str_field("code"), str_field("message"));
                 let inbound = Inbound::Error {
                     id,
@@ -220,20 +317,20 @@ impl Inner {
                 };
                 self.core.handle_frame(now, socket, inbound)
             }
-            Some("goaway") => {
+            js::FrameType::Goaway => {
                 let inbound = Inbound::Goaway {
                     retry_after_ms: js::get_u64(frame, "retry_after_ms").unwrap_or(0),
                     spread_ms: js::get_u64(frame, "spread_ms").unwrap_or(0),
                 };
                 self.core.handle_frame(now, socket, inbound)
             }
-            _ => self.core.handle_frame(now, socket, reply_or_app(id)),
+            js::FrameType::Other => self.core.handle_frame(now, socket, reply_or_app(id)),
         };
         (verdict, None)
     }
 
     /// Turns the core's verdict into the callbacks or promise to call.
-    fn delivery(&mut self, verdict: Verdict, topic: Option<&str>, ty: Option<&str>) -> Delivery {
+    fn delivery(&mut self, verdict: Verdict, topic: Option<&str>, ty: &JsValue) -> Delivery {
         match verdict {
             Verdict::Drop => Delivery::Nothing,
             Verdict::Deliver => Delivery::Callbacks(match topic {
@@ -261,12 +358,12 @@ impl Inner {
     }
 
     /// `onMessage` listeners, then `on(type)` listeners of this type.
-    fn app_callbacks(&self, ty: Option<&str>) -> Vec<Function> {
+    fn app_callbacks(&self, ty: &JsValue) -> Vec<Function> {
         let all = self.message_listeners.iter().map(|(_, f)| f.clone());
         let typed = self
             .type_listeners
             .iter()
-            .filter(|(_, t, _)| Some(t.as_str()) == ty)
+            .filter(|(_, t, _)| t == ty)
             .map(|(_, _, f)| f.clone());
         all.chain(typed).collect()
     }
@@ -342,13 +439,7 @@ fn start_attempt(rc: &Rc<Shared>, socket: SocketId) {
     };
     let token = match provider.call0(&JsValue::UNDEFINED) {
         Ok(token) => token,
-        Err(e) => {
-            return fail_attempt(
-                rc,
-                socket,
-                &format!("tokenProvider threw: {}", describe(&e)),
-            )
-        }
+        Err(e) => return fail_attempt(rc, socket, &described("tokenProvider threw: ", &e)),
     };
     if let Some(token) = token.as_string() {
         return open_socket(rc, socket, Some(token));
@@ -360,21 +451,28 @@ fn start_attempt(rc: &Rc<Shared>, socket: SocketId) {
             "tokenProvider must return a string or a Promise of one",
         );
     };
-    let weak = Rc::downgrade(rc);
-    wasm_bindgen_futures::spawn_local(async move {
-        let result = wasm_bindgen_futures::JsFuture::from(promise).await;
-        let Some(rc) = weak.upgrade() else { return };
-        match result.map(|t| t.as_string()) {
-            Ok(Some(token)) => open_socket(&rc, socket, Some(token)),
-            Ok(None) => fail_attempt(&rc, socket, "tokenProvider must resolve to a string"),
-            Err(e) => fail_attempt(
-                &rc,
-                socket,
-                &format!("tokenProvider rejected: {}", describe(&e)),
-            ),
-        }
-        pump(&rc);
-    });
+    // The bound callbacks are plain JS functions: an answer that never comes
+    // costs nothing, and a late one is ignored (`pending_open` moved on). The
+    // `catch` keeps an answer after `free()` (the callback is gone, so the
+    // call throws) from surfacing as an unhandled rejection.
+    let (ok, err) = {
+        let inner = rc.borrow();
+        let ok = inner.bound(Route::TokenOk, socket.0);
+        (ok, inner.bound(Route::TokenErr, socket.0))
+    };
+    js::then_or_ignore(&promise, &ok, &err);
+}
+
+/// The token provider's promise settled: open the socket with the token, or
+/// fail the attempt.
+fn token_settled(weak: &Weak<Shared>, socket: SocketId, resolved: bool, value: JsValue) {
+    let Some(rc) = weak.upgrade() else { return };
+    match value.as_string() {
+        Some(token) if resolved => open_socket(&rc, socket, Some(token)),
+        None if resolved => fail_attempt(&rc, socket, "tokenProvider must resolve to a string"),
+        _ => fail_attempt(&rc, socket, &described("tokenProvider rejected: ", &value)),
+    }
+    pump(&rc);
 }
 
 fn open_socket(rc: &Rc<Shared>, socket: SocketId, token: Option<String>) {
@@ -386,22 +484,28 @@ fn open_socket(rc: &Rc<Shared>, socket: SocketId, token: Option<String>) {
     inner.pending_open = None;
     let url = match token {
         Some(t) => {
-            let sep = if inner.url.contains('?') { '&' } else { '?' };
-            format!(
-                "{}{sep}token={}",
-                inner.url,
-                js_sys::encode_uri_component(&t)
-            )
+            let mut url = inner.url.clone();
+            url.push(if url.contains('?') { '&' } else { '?' });
+            url.push_str("token=");
+            url.push_str(&String::from(js_sys::encode_uri_component(&t)));
+            url
         }
         None => inner.url.clone(),
     };
-    match Socket::open(Rc::downgrade(rc), socket, &url, &inner.protocols) {
+    match Socket::open(&inner, socket, &url) {
         Ok(s) => inner.socket = Some(s),
         Err(e) => {
             drop(inner);
             fail_attempt(rc, socket, &describe(&e));
         }
     }
+}
+
+/// `prefix` followed by the text of a thrown value.
+fn described(prefix: &str, thrown: &JsValue) -> String {
+    let mut text = prefix.to_owned();
+    text.push_str(&describe(thrown));
+    text
 }
 
 /// An attempt that never got a socket fails like a socket that never opened.
@@ -496,7 +600,8 @@ fn status_object(s: &Status) -> JsValue {
 
 /// The single browser timer, armed at the core's next deadline.
 struct Timer {
-    callback: Option<Closure<dyn FnMut()>>,
+    /// The client's callback bound to [`Route::Timer`].
+    callback: Option<Function>,
     handle: Option<JsValue>,
     deadline: Option<Timestamp>,
 }
@@ -513,10 +618,7 @@ impl Timer {
         };
         // Browsers fire a timeout > 2^31-1 ms at once; the core re-arms anyway.
         let delay = at.0.saturating_sub(js::now().0).min(i32::MAX as u64);
-        self.handle = Some(js::set_timeout(
-            callback.as_ref().unchecked_ref(),
-            delay as f64,
-        ));
+        self.handle = Some(js::set_timeout(callback, delay as f64));
     }
 
     fn cancel(&mut self) {
@@ -548,7 +650,7 @@ impl Tether {
     #[wasm_bindgen(constructor)]
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "string")] url: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "TetherOptions")] options: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "TetherOptions")] options: Option<JsValue>,
     ) -> Result<Tether, JsValue> {
         let url = options::parse_url(&url)?;
         let Options {
@@ -563,19 +665,8 @@ impl Tether {
         let core = Client::new(config, js::now(), seed, window::is_online());
         let rc = Rc::new_cyclic(|weak: &Weak<Shared>| {
             let w = weak.clone();
-            let timer_callback = Closure::<dyn FnMut()>::new(move || {
-                with(&w, |inner, now| {
-                    // The timer is spent; `pump` arms the next one.
-                    inner.timer.handle = None;
-                    inner.timer.deadline = None;
-                    inner.core.handle_timeout(now);
-                })
-            });
-            let w = weak.clone();
-            let remover = Closure::<dyn FnMut(u32)>::new(move |id: u32| {
-                if let Some(rc) = w.upgrade() {
-                    rc.borrow_mut().remove_listener(id);
-                }
+            let callback = Closure::<dyn FnMut(JsValue, JsValue)>::new(move |tag, arg| {
+                route(&w, tag, arg);
             });
             RefCell::new(Inner {
                 core,
@@ -583,12 +674,12 @@ impl Tether {
                 protocols,
                 token_provider,
                 raw,
-                raw_pong_type,
+                raw_pong_type: JsValue::from_str(&raw_pong_type),
                 keys: js::Keys::new(),
                 socket: None,
                 pending_open: None,
                 timer: Timer {
-                    callback: Some(timer_callback),
+                    callback: None,
                     handle: None,
                     deadline: None,
                 },
@@ -599,9 +690,13 @@ impl Tether {
                 type_listeners: Vec::new(),
                 topics: Vec::new(),
                 requests: Vec::new(),
-                remover: Some(remover),
+                callback,
             })
         });
+        {
+            let mut inner = rc.borrow_mut();
+            inner.timer.callback = Some(inner.bound(Route::Timer, 0));
+        }
         let client = Tether { rc };
         if auto_connect {
             client.connect();
@@ -611,8 +706,8 @@ impl Tether {
 
     /// `"idle" | "connecting" | "open" | "reconnecting" | "offline" | "closed" | "failed"`.
     #[wasm_bindgen(getter, unchecked_return_type = "State")]
-    pub fn state(&self) -> String {
-        self.rc.borrow().core.state().as_str().to_owned()
+    pub fn state(&self) -> JsValue {
+        JsValue::from_str(self.rc.borrow().core.state().as_str())
     }
 
     /// A snapshot of the connection status (see the README).
@@ -656,7 +751,9 @@ impl Tether {
     ) -> Function {
         let mut inner = self.rc.borrow_mut();
         let id = inner.listener_id();
-        inner.type_listeners.push((id, r#type, callback));
+        inner
+            .type_listeners
+            .push((id, JsValue::from_str(&r#type), callback));
         inner.remover_for(id)
     }
 
@@ -666,7 +763,7 @@ impl Tether {
         #[wasm_bindgen(unchecked_param_type = "string")] topic: JsValue,
         #[wasm_bindgen(unchecked_param_type = "(publication: Publication) => void")]
         callback: Function,
-        #[wasm_bindgen(unchecked_param_type = "SubscribeOptions")] opts: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "SubscribeOptions")] opts: Option<JsValue>,
     ) -> Result<Subscription, JsValue> {
         subscription::subscribe(
             &self.rc,
@@ -704,7 +801,7 @@ impl Tether {
         &self,
         #[wasm_bindgen(unchecked_param_type = "{ type: string; [field: string]: unknown }")]
         msg: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "RequestOptions")] opts: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] opts: Option<JsValue>,
     ) -> Result<Promise, JsValue> {
         if !msg.is_object() || msg.is_function() || js_sys::Array::is_array(&msg) {
             return Err(type_error("request() takes a JSON object"));
@@ -751,7 +848,7 @@ impl Tether {
         {
             let mut inner = self.rc.borrow_mut();
             if inner.window.is_none() {
-                inner.window = WindowListeners::attach(&Rc::downgrade(&self.rc));
+                inner.window = WindowListeners::attach(&inner);
             }
             inner.core.connect(js::now());
         }
@@ -763,7 +860,7 @@ impl Tether {
         {
             let mut inner = self.rc.borrow_mut();
             if inner.window.is_none() {
-                inner.window = WindowListeners::attach(&Rc::downgrade(&self.rc));
+                inner.window = WindowListeners::attach(&inner);
             }
             inner.core.reconnect(js::now());
         }

@@ -1,6 +1,7 @@
 //! Browser bindings and the JS values the shell builds: errors, status and
 //! event objects, cached property keys. All JS errors are made here.
 
+use alloc::string::String;
 use js_sys::{Function, Object, Reflect};
 use tether_core::Timestamp;
 use wasm_bindgen::prelude::*;
@@ -22,6 +23,48 @@ extern "C" {
     pub fn clear_timeout(handle: &JsValue);
     #[wasm_bindgen(js_namespace = console, js_name = error)]
     fn console_error(message: &str, error: &JsValue);
+    /// A function, seen through the one method used here (js-sys's
+    /// generic `bind1` needs typed functions).
+    type Bindable;
+    #[wasm_bindgen(method, js_name = bind)]
+    fn bind1(this: &Bindable, this_arg: &JsValue, tag: f64) -> Function;
+    /// A promise, seen through the two methods used here.
+    type Thenable;
+    #[wasm_bindgen(method, js_name = then)]
+    fn then2(this: &Thenable, ok: &Function, err: &Function) -> Thenable;
+    #[wasm_bindgen(method, js_name = catch)]
+    fn catch(this: &Thenable, f: &Function) -> Thenable;
+    /// The page's `window`, if there is one (not in a worker). Cheaper than
+    /// `web_sys::window()`, which probes four globals for `globalThis`.
+    #[wasm_bindgen(thread_local_v2, js_name = window)]
+    static WINDOW: Option<web_sys::Window>;
+    /// `Function.prototype`: a function that does nothing (no `eval`).
+    #[wasm_bindgen(thread_local_v2, js_namespace = Function, js_name = prototype)]
+    static FUNCTION_PROTOTYPE: Function;
+}
+
+/// `f.bind(null, tag)`.
+pub fn bind(f: &Function, tag: f64) -> Function {
+    f.unchecked_ref::<Bindable>().bind1(&JsValue::NULL, tag)
+}
+
+/// `promise.then(ok, err).catch(() => {})`.
+pub fn then_or_ignore(promise: &js_sys::Promise, ok: &Function, err: &Function) {
+    promise
+        .unchecked_ref::<Thenable>()
+        .then2(ok, err)
+        .catch(&noop());
+}
+
+/// The page's `window`; `None` outside a window (e.g. a worker).
+pub fn window() -> Option<web_sys::Window> {
+    WINDOW.with(Option::clone)
+}
+
+/// A function that does nothing: the remover of a listener that was never
+/// added.
+pub fn noop() -> Function {
+    FUNCTION_PROTOTYPE.with(Function::clone)
 }
 
 /// The wall clock, as the core expects it.
@@ -55,6 +98,17 @@ pub fn describe(thrown: &JsValue) -> String {
         return String::from(e.message());
     }
     thrown.as_string().unwrap_or_else(|| "unknown error".into())
+}
+
+/// `n.round() as u64` for a finite `n >= 0` (`f64::round` is not in
+/// `core`): half rounds up, as with `round`.
+pub fn round(n: f64) -> u64 {
+    let t = n as u64;
+    if n - t as f64 >= 0.5 {
+        t + 1
+    } else {
+        t
+    }
 }
 
 /// Calls an application callback. A listener that throws must not break the
@@ -93,24 +147,69 @@ pub fn string_or_null(s: Option<&str>) -> JsValue {
 }
 
 /// Property keys read on every inbound frame, created once per client so
-/// the per-message path allocates no key strings.
+/// the per-message path allocates no key strings; and the protocol's frame
+/// types, so a frame's `type` is classified without copying it into wasm.
 pub struct Keys {
     pub type_: JsValue,
     pub topic: JsValue,
     pub epoch: JsValue,
     pub offset: JsValue,
     pub id: JsValue,
+    /// The protocol frame types, in [`FrameType`] order.
+    types: js_sys::Array,
 }
+
+/// A frame's `type`, as far as the protocol is concerned.
+#[derive(Clone, Copy)]
+pub enum FrameType {
+    Publication,
+    Established,
+    Subscribed,
+    Unsubscribed,
+    Pong,
+    Ping,
+    Error,
+    Goaway,
+    /// Anything else, or no string `type`: an application message.
+    Other,
+}
+
+/// The protocol frame types and their wire names.
+const FRAME_TYPES: [(FrameType, &str); 8] = [
+    (FrameType::Publication, "publication"),
+    (FrameType::Established, "connection_established"),
+    (FrameType::Subscribed, "subscribed"),
+    (FrameType::Unsubscribed, "unsubscribed"),
+    (FrameType::Pong, "pong"),
+    (FrameType::Ping, "ping"),
+    (FrameType::Error, "error"),
+    (FrameType::Goaway, "goaway"),
+];
 
 impl Keys {
     pub fn new() -> Keys {
+        let types = js_sys::Array::new();
+        for (_, name) in FRAME_TYPES {
+            types.push(&JsValue::from_str(name));
+        }
         Keys {
             type_: "type".into(),
             topic: "topic".into(),
             epoch: "epoch".into(),
             offset: "offset".into(),
             id: "id".into(),
+            types,
         }
+    }
+
+    /// Classifies a frame's `type` value (`indexOf` compares with `===`, so
+    /// only those exact strings match).
+    pub fn frame_type(&self, ty: &JsValue) -> FrameType {
+        let at = self.types.index_of(ty, 0);
+        usize::try_from(at)
+            .ok()
+            .and_then(|i| FRAME_TYPES.get(i))
+            .map_or(FrameType::Other, |(t, _)| *t)
     }
 }
 
@@ -122,7 +221,8 @@ pub fn get_u64(obj: &JsValue, key: &str) -> Option<u64> {
 /// A JS number that is a non-negative integer.
 pub fn as_u64(value: &JsValue) -> Option<u64> {
     let n = value.as_f64()?;
-    (n >= 0.0 && n.fract() == 0.0 && n <= 9_007_199_254_740_991.0).then_some(n as u64)
+    // In this range `as u64` is exact for integers and truncates the rest.
+    ((0.0..=9_007_199_254_740_991.0).contains(&n) && (n as u64) as f64 == n).then_some(n as u64)
 }
 
 /// A string field, if present.

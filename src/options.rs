@@ -2,6 +2,8 @@
 //! [`Config`]. Every bad option throws a `TypeError` that names it.
 
 use crate::js::{self, type_error};
+use alloc::borrow::ToOwned;
+use alloc::string::String;
 use js_sys::{Array, Function, Object, Reflect};
 use tether_core::{Backoff, Config, Heartbeat, Jitter, Mode};
 use wasm_bindgen::{JsCast, JsValue};
@@ -205,17 +207,18 @@ impl Group {
             });
         }
         if !value.is_object() || value.is_function() || Array::is_array(value) {
-            return Err(type_error(&format!("{path} must be an object")));
+            return Err(named_error(path, " must be an object"));
         }
         for key in Object::keys(value.unchecked_ref::<Object>()).iter() {
             let key = key.as_string().unwrap_or_default();
             if !known.contains(&key.as_str()) {
-                let name = if path == "options" {
-                    key
-                } else {
-                    format!("{path}.{key}")
-                };
-                return Err(type_error(&format!("unknown option {name}")));
+                let mut message = String::from("unknown option ");
+                if path != "options" {
+                    message.push_str(path);
+                    message.push('.');
+                }
+                message.push_str(&key);
+                return Err(type_error(&message));
             }
         }
         Ok(Group {
@@ -228,12 +231,15 @@ impl Group {
         Reflect::get(&self.obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
     }
 
-    fn name(&self, key: &str) -> String {
-        if self.path == "options" {
-            key.to_owned()
-        } else {
-            format!("{}.{key}", self.path)
+    /// A `TypeError` naming option `key` of this group: `{path.key}{what}`.
+    fn error(&self, key: &str, what: &str) -> JsValue {
+        let mut name = String::new();
+        if self.path != "options" {
+            name.push_str(self.path);
+            name.push('.');
         }
+        name.push_str(key);
+        named_error(&name, what)
     }
 
     fn group(&self, key: &'static str, known: &[&str]) -> Result<Option<Group>, JsValue> {
@@ -252,7 +258,7 @@ impl Group {
         value
             .as_bool()
             .map(Some)
-            .ok_or_else(|| type_error(&format!("{} must be a boolean", self.name(key))))
+            .ok_or_else(|| self.error(key, " must be a boolean"))
     }
 
     /// A duration in ms: a finite number, >= 0 when `zero_ok`, else > 0.
@@ -263,15 +269,16 @@ impl Group {
         }
         match value.as_f64() {
             Some(n) if n.is_finite() && (n > 0.0 || (zero_ok && n == 0.0)) => {
-                Ok(Some(n.round() as u64))
+                Ok(Some(js::round(n)))
             }
-            _ => {
-                let bound = if zero_ok { ">= 0" } else { "> 0" };
-                Err(type_error(&format!(
-                    "{} must be a finite number of milliseconds {bound}",
-                    self.name(key)
-                )))
-            }
+            _ => Err(self.error(
+                key,
+                if zero_ok {
+                    " must be a finite number of milliseconds >= 0"
+                } else {
+                    " must be a finite number of milliseconds > 0"
+                },
+            )),
         }
     }
 
@@ -283,11 +290,13 @@ impl Group {
         }
         js::as_u64(&value)
             .map(|n| Some(usize::try_from(n).unwrap_or(usize::MAX)))
-            .ok_or_else(|| {
-                type_error(&format!(
-                    "{} must be a non-negative integer",
-                    self.name(key)
-                ))
-            })
+            .ok_or_else(|| self.error(key, " must be a non-negative integer"))
     }
+}
+
+/// A `TypeError` with message `{name}{what}`.
+fn named_error(name: &str, what: &str) -> JsValue {
+    let mut message = name.to_owned();
+    message.push_str(what);
+    type_error(&message)
 }

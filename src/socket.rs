@@ -1,74 +1,36 @@
-//! One browser `WebSocket` and the four closures attached to it, as one RAII
-//! handle. The closures hold a `Weak` to the client and the socket's
-//! generation id, never an `Rc`: dropping the handle frees everything.
+//! One browser `WebSocket` as an RAII handle. Its four handlers are the
+//! client's callback bound to this socket's generation id (see
+//! `client::Route`): they hold no reference to the client, and dropping the
+//! handle detaches them, so no event of a replaced socket reaches the client.
 
-use crate::client::{self, Shared};
-use std::rc::Weak;
+use crate::client::{Inner, Route};
+use alloc::string::String;
 use tether_core::SocketId;
 use wasm_bindgen::prelude::*;
-use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
+use web_sys::WebSocket;
 
-type Handler<E> = Closure<dyn FnMut(E)>;
-
-/// A live socket. Dropping it detaches the handlers first (so no event of a
-/// replaced socket reaches the client), then closes the socket.
+/// A live socket. Dropping it detaches the handlers first, then closes the
+/// socket.
 pub struct Socket {
     pub id: SocketId,
     ws: WebSocket,
-    _on_open: Handler<Event>,
-    _on_message: Handler<MessageEvent>,
-    _on_close: Handler<CloseEvent>,
-    _on_error: Handler<Event>,
     close_code: u16,
     close_reason: String,
 }
 
 impl Socket {
-    /// Opens `url` and routes its events to the client behind `weak`.
-    pub fn open(
-        weak: Weak<Shared>,
-        id: SocketId,
-        url: &str,
-        protocols: &js_sys::Array,
-    ) -> Result<Socket, JsValue> {
-        let ws = WebSocket::new_with_str_sequence(url, protocols)?;
+    /// Opens `url` with the client's protocols and routes its events to the
+    /// client's callback.
+    pub fn open(inner: &Inner, id: SocketId, url: &str) -> Result<Socket, JsValue> {
+        let ws = WebSocket::new_with_str_sequence(url, &inner.protocols)?;
         ws.set_binary_type(web_sys::BinaryType::Arraybuffer);
-
-        let w = weak.clone();
-        let on_open = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
-            client::with(&w, |shared, now| shared.core.handle_socket_open(now, id));
-        });
-        let w = weak.clone();
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-            client::on_message(&w, id, e.data());
-        });
-        let w = weak.clone();
-        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
-            let reason = e.reason();
-            client::with(&w, |shared, now| {
-                shared
-                    .core
-                    .handle_socket_close(now, id, e.code(), &reason, e.was_clean())
-            });
-        });
-        let w = weak;
-        let on_error = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
-            // The browser hides the cause of a WebSocket error; `close` follows.
-            client::with(&w, |shared, now| {
-                shared.core.handle_socket_error(now, id, "WebSocket error")
-            });
-        });
-        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        ws.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        ws.set_onopen(Some(&inner.bound(Route::Open, id.0)));
+        ws.set_onmessage(Some(&inner.bound(Route::Message, id.0)));
+        ws.set_onclose(Some(&inner.bound(Route::Close, id.0)));
+        ws.set_onerror(Some(&inner.bound(Route::Error, id.0)));
         Ok(Socket {
             id,
             ws,
-            _on_open: on_open,
-            _on_message: on_message,
-            _on_close: on_close,
-            _on_error: on_error,
             close_code: tether_protocol::close::code::NORMAL,
             close_reason: String::new(),
         })

@@ -4,8 +4,10 @@
 
 use crate::client::{pump, Shared};
 use crate::js::{self, call_listener, object, type_error};
+use alloc::rc::{Rc, Weak};
+use alloc::string::String;
+use alloc::vec::Vec;
 use js_sys::Function;
-use std::rc::{Rc, Weak};
 use tether_core::SubState;
 use wasm_bindgen::prelude::*;
 
@@ -91,7 +93,7 @@ pub fn subscribe(
             None => {
                 inner.topics.push(Topic {
                     name: topic.clone(),
-                    handles: vec![handle],
+                    handles: alloc::vec![handle],
                 });
                 inner.core.subscribe(js::now(), &topic, recover);
             }
@@ -125,9 +127,9 @@ impl Subscription {
 
     /// `"pending" | "subscribed" | "unsubscribed" | "failed"`.
     #[wasm_bindgen(getter, unchecked_return_type = "SubscriptionState")]
-    pub fn state(&self) -> String {
+    pub fn state(&self) -> JsValue {
         let Some(rc) = self.rc.upgrade() else {
-            return SubState::Unsubscribed.as_str().into();
+            return JsValue::from_str(SubState::Unsubscribed.as_str());
         };
         let inner = rc.borrow();
         let live = inner
@@ -141,7 +143,7 @@ impl Subscription {
                 .unwrap_or(SubState::Pending),
             false => SubState::Unsubscribed,
         };
-        state.as_str().into()
+        JsValue::from_str(state.as_str())
     }
 
     /// Stops this subscription. The wire unsubscribe goes when the last
@@ -180,7 +182,7 @@ impl Subscription {
         callback: Function,
     ) -> Function {
         let Some(rc) = self.rc.upgrade() else {
-            return Function::new_no_args("");
+            return js::noop();
         };
         let mut inner = rc.borrow_mut();
         let id = inner.listener_id();

@@ -1,68 +1,52 @@
 //! The page-level listeners the client needs while it is active: `online`,
 //! `offline`, `pageshow` on window and `visibilitychange` on document. One
-//! RAII handle: dropping it removes all four.
+//! RAII handle: dropping it removes all four. The listeners are the client's
+//! callback bound to a route (see `client::Route`).
 
-use crate::client::{self, Shared};
-use std::rc::Weak;
-use wasm_bindgen::prelude::*;
+use crate::client::{Inner, Route};
+use alloc::vec::Vec;
+use js_sys::Function;
 use web_sys::{Document, EventTarget, Window};
-
-type Listener = Closure<dyn FnMut(web_sys::Event)>;
 
 pub struct WindowListeners {
     window: Window,
     document: Option<Document>,
-    listeners: Vec<(bool, &'static str, Listener)>,
+    listeners: Vec<(bool, &'static str, Function)>,
 }
 
 /// Whether the browser says it is online (`navigator.onLine`); true outside
 /// a window.
 pub fn is_online() -> bool {
-    web_sys::window().is_none_or(|w| w.navigator().on_line())
+    crate::js::window().is_none_or(|w| w.navigator().on_line())
 }
 
-fn is_visible() -> bool {
-    web_sys::window()
+/// Whether the page is visible; true outside a window.
+pub fn is_visible() -> bool {
+    crate::js::window()
         .and_then(|w| w.document())
         .is_none_or(|d| d.visibility_state() == web_sys::VisibilityState::Visible)
 }
 
 impl WindowListeners {
     /// Attaches the listeners; `None` outside a window (e.g. a worker).
-    pub fn attach(weak: &Weak<Shared>) -> Option<WindowListeners> {
-        let window = web_sys::window()?;
+    pub fn attach(inner: &Inner) -> Option<WindowListeners> {
+        let window = crate::js::window()?;
         let document = window.document();
         let mut me = WindowListeners {
             window,
             document,
             listeners: Vec::new(),
         };
-        let w = weak.clone();
-        me.add(false, "online", move || {
-            client::with(&w, |s, now| s.core.handle_online(now, true))
-        });
-        let w = weak.clone();
-        me.add(false, "offline", move || {
-            client::with(&w, |s, now| s.core.handle_online(now, false))
-        });
-        let w = weak.clone();
-        me.add(false, "pageshow", move || {
-            client::with(&w, |s, now| s.core.handle_visible(now))
-        });
-        let w = weak.clone();
-        me.add(true, "visibilitychange", move || {
-            if is_visible() {
-                client::with(&w, |s, now| s.core.handle_visible(now))
-            }
-        });
+        me.add(false, "online", inner.bound(Route::Online, 0));
+        me.add(false, "offline", inner.bound(Route::Offline, 0));
+        me.add(false, "pageshow", inner.bound(Route::PageShow, 0));
+        me.add(true, "visibilitychange", inner.bound(Route::Visibility, 0));
         Some(me)
     }
 
-    fn add(&mut self, on_document: bool, event: &'static str, mut f: impl FnMut() + 'static) {
-        let listener = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| f());
+    fn add(&mut self, on_document: bool, event: &'static str, listener: Function) {
         if let Some(target) = self.target(on_document) {
-            let _ =
-                target.add_event_listener_with_callback(event, listener.as_ref().unchecked_ref());
+            let _ = target.add_event_listener_with_callback(event, &listener);
         }
         self.listeners.push((on_document, event, listener));
     }
@@ -80,8 +64,7 @@ impl Drop for WindowListeners {
     fn drop(&mut self) {
         for (on_document, event, listener) in &self.listeners {
             if let Some(target) = self.target(*on_document) {
-                let _ = target
-                    .remove_event_listener_with_callback(event, listener.as_ref().unchecked_ref());
+                let _ = target.remove_event_listener_with_callback(event, listener);
             }
         }
     }

@@ -21,8 +21,14 @@ async fn recovers_from_a_server_restart_with_its_subscription() {
     let ws = start_server("restart", "").await;
     let options = json(r#"{"backoff":{"initialMs":100,"maxMs":400}}"#);
     let client = Tether::new(JsValue::from_str(&ws), Some(options)).expect("client");
+    // A listener that throws must not break the client or later listeners.
+    client.on_status(js_sys::Function::new_no_args(
+        "throw new Error('listener boom')",
+    ));
     let statuses = Recorder::new();
     client.on_status(statuses.function());
+    let app_messages = Recorder::new();
+    client.on_message(app_messages.function());
     let received = Recorder::new();
     let sub = client
         .subscribe("miners".into(), received.function(), None)
@@ -76,6 +82,15 @@ async fn recovers_from_a_server_restart_with_its_subscription() {
     assert_eq!(received.numbers(&["data", "n"]), vec![1.0, 2.0]);
     assert_eq!(received.strings("topic"), vec!["miners", "miners"]);
     assert_eq!(get(&client.status(), "attempt").as_f64(), Some(0.0));
+    assert!(
+        statuses.len() >= 4,
+        "status listeners kept running after a throw"
+    );
+    let frames: Vec<String> = app_messages.strings("type");
+    assert!(
+        frames.is_empty(),
+        "protocol frames reached onMessage: {frames:?}"
+    );
     client.close(None, None).expect("close");
     assert_eq!(client.state(), "closed");
 }

@@ -1,7 +1,9 @@
 //! The client state machine (js-api.md "State machine" and "Details that
 //! tests rely on").
 
-use std::collections::VecDeque;
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
 
 use tether_protocol::client::{self as frames, Position};
 use tether_protocol::close::{self, CloseAction};
@@ -369,6 +371,37 @@ impl Link {
     }
 }
 
+/// A FIFO made of two stacks: `push_back` pushes onto `back`; `pop_front`
+/// pops `front`, refilled from `back` (reversed) when empty. Amortised O(1),
+/// and only `Vec` code, which the crate links anyway (a `VecDeque` would
+/// add its own to the wasm).
+#[derive(Debug)]
+struct Fifo<T> {
+    front: Vec<T>,
+    back: Vec<T>,
+}
+
+impl<T> Fifo<T> {
+    fn new() -> Self {
+        Fifo {
+            front: Vec::new(),
+            back: Vec::new(),
+        }
+    }
+
+    fn push_back(&mut self, item: T) {
+        self.back.push(item);
+    }
+
+    fn pop_front(&mut self) -> Option<T> {
+        if self.front.is_empty() {
+            core::mem::swap(&mut self.front, &mut self.back);
+            self.front.reverse();
+        }
+        self.front.pop()
+    }
+}
+
 /// The sans-IO client. See the crate docs for how a shell drives it.
 #[derive(Debug)]
 pub struct Client {
@@ -384,12 +417,12 @@ pub struct Client {
     last_socket: u64,
     link: Option<Link>,
     subs: Vec<Sub>,
-    queue: VecDeque<Outgoing>,
+    queue: Vec<Outgoing>,
     queue_bytes: usize,
     requests: Vec<Pending>,
     last_request: u64,
-    actions: VecDeque<Action>,
-    events: VecDeque<Event>,
+    actions: Fifo<Action>,
+    events: Fifo<Event>,
     /// The fields whose change triggers [`Event::Status`], as last reported.
     reported: (State, u32, Option<Timestamp>, Option<u64>),
 }
@@ -421,12 +454,12 @@ impl Client {
             last_socket: 0,
             link: None,
             subs: Vec::new(),
-            queue: VecDeque::new(),
+            queue: Vec::new(),
             queue_bytes: 0,
             requests: Vec::new(),
             last_request: 0,
-            actions: VecDeque::new(),
-            events: VecDeque::new(),
+            actions: Fifo::new(),
+            events: Fifo::new(),
             reported: (state, 0, None, None),
         }
     }
@@ -610,7 +643,7 @@ impl Client {
         if matches!(self.status.state, State::Closed | State::Failed) {
             return Err(RequestError::Closed);
         }
-        if !body.trim_start().starts_with('{') {
+        if !frames::trim_json_ws(&body).starts_with('{') {
             return Err(RequestError::NotAnObject);
         }
         self.last_request += 1;
@@ -653,7 +686,7 @@ impl Client {
             return false;
         }
         self.queue_bytes = bytes;
-        self.queue.push_back(out);
+        self.queue.push(out);
         self.status.queued = self.queue.len();
         true
     }
@@ -1328,7 +1361,7 @@ impl Client {
 
 /// Sends `subscribe` for `sub` on `link` (recovering from its last position
 /// when asked) and records the request id.
-fn write_subscribe(link: &mut Link, sub: &mut Sub, actions: &mut VecDeque<Action>) {
+fn write_subscribe(link: &mut Link, sub: &mut Sub, actions: &mut Fifo<Action>) {
     let id = link.take_id();
     let recover = sub.pos.as_ref().filter(|_| sub.recover);
     sub.asked_recovery = recover.is_some();
@@ -1340,7 +1373,7 @@ fn write_subscribe(link: &mut Link, sub: &mut Sub, actions: &mut VecDeque<Action
 }
 
 fn set_sub_state(
-    events: &mut VecDeque<Event>,
+    events: &mut Fifo<Event>,
     sub: &mut Sub,
     state: SubState,
     recovered: Option<bool>,
@@ -1364,5 +1397,5 @@ fn close_reason(reason: &str) -> String {
     while !reason.is_char_boundary(end) {
         end -= 1;
     }
-    reason[..end].to_owned()
+    reason.get(..end).unwrap_or_default().to_owned()
 }

@@ -1,5 +1,8 @@
 //! Options (with the js-api.md defaults) and the pure backoff function.
 
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+
 /// Which server the client talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -57,7 +60,7 @@ impl Backoff {
         // Capping the exponent keeps powi finite-or-inf; `min` then caps it,
         // and also maps a NaN (odd factor) to max_ms.
         let exp = retry.saturating_sub(1).min(1024) as i32;
-        let d = (self.initial_ms as f64 * self.factor.powi(exp)).min(self.max_ms as f64);
+        let d = (self.initial_ms as f64 * powi(self.factor, exp)).min(self.max_ms as f64);
         let r = if random.is_nan() {
             0.0
         } else {
@@ -73,6 +76,23 @@ impl Backoff {
             }
         }
     }
+}
+
+/// `base^exp` by repeated squaring: the algorithm of compiler-rt's
+/// `__powidf2`, which `f64::powi` lowers to (`powi` is not in `core`).
+fn powi(mut base: f64, mut exp: i32) -> f64 {
+    let mut r = 1.0;
+    loop {
+        if exp & 1 != 0 {
+            r *= base;
+        }
+        exp /= 2;
+        if exp == 0 {
+            break;
+        }
+        base *= base;
+    }
+    r
 }
 
 /// Client heartbeat (`heartbeat: false` in JS is `Config::heartbeat = None`).
@@ -187,6 +207,16 @@ mod tests {
         }
         let mean = sum / 10_000.0;
         assert!((0.45..0.55).contains(&mean), "mean {mean}");
+    }
+
+    #[test]
+    fn powi_matches_std() {
+        for base in [1.0, 1.5, 2.0, 3.7, 10.0, f64::NAN, f64::INFINITY] {
+            for exp in [0, 1, 2, 3, 7, 30, 31, 64, 1023, 1024] {
+                let (a, b) = (powi(base, exp), base.powi(exp));
+                assert!(a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()));
+            }
+        }
     }
 
     #[test]

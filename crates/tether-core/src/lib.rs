@@ -15,8 +15,14 @@
 //! Time is a [`Timestamp`] argument (wall-clock ms, `Date.now()`), randomness
 //! comes from a seed given to [`Client::new`]. Every socket has a
 //! [`SocketId`]; events from a socket the core has let go of are ignored.
+//!
+//! The crate is `no_std` (it needs only `alloc`) and formats nothing, so the
+//! wasm SDK links no `core::fmt` for it.
+#![cfg_attr(not(test), no_std)]
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+
+extern crate alloc;
 
 mod client;
 mod config;

@@ -1,7 +1,9 @@
 //! Encoders for the frames the SDK writes. Hand-written so the SDK needs no
-//! serde: these frames are few and small, and their shape is fixed.
+//! serde: these frames are few and small, and their shape is fixed. They
+//! build strings by hand, without `format!`, so the wasm links no
+//! `core::fmt`.
 
-use std::fmt::Write;
+use alloc::string::String;
 
 /// A recovery position: the last publication a client saw on a topic.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,12 +16,15 @@ pub struct Position {
 
 /// `{"type":"subscribe","id":ID,"topic":T[,"recover":{"epoch":E,"offset":O}]}`
 pub fn subscribe(id: u64, topic: &str, recover: Option<&Position>) -> String {
-    let mut out = format!("{{\"type\":\"subscribe\",\"id\":{id},\"topic\":");
+    let mut out = typed_with_id("subscribe", id);
+    out.push_str(",\"topic\":");
     push_json_string(&mut out, topic);
     if let Some(pos) = recover {
         out.push_str(",\"recover\":{\"epoch\":");
         push_json_string(&mut out, &pos.epoch);
-        let _ = write!(out, ",\"offset\":{}}}", pos.offset);
+        out.push_str(",\"offset\":");
+        push_u64(&mut out, pos.offset);
+        out.push('}');
     }
     out.push('}');
     out
@@ -27,7 +32,8 @@ pub fn subscribe(id: u64, topic: &str, recover: Option<&Position>) -> String {
 
 /// `{"type":"unsubscribe","id":ID,"topic":T}`
 pub fn unsubscribe(id: u64, topic: &str) -> String {
-    let mut out = format!("{{\"type\":\"unsubscribe\",\"id\":{id},\"topic\":");
+    let mut out = typed_with_id("unsubscribe", id);
+    out.push_str(",\"topic\":");
     push_json_string(&mut out, topic);
     out.push('}');
     out
@@ -35,45 +41,93 @@ pub fn unsubscribe(id: u64, topic: &str) -> String {
 
 /// `{"type":"ping","id":ID}`
 pub fn ping(id: u64) -> String {
-    format!("{{\"type\":\"ping\",\"id\":{id}}}")
+    let mut out = typed_with_id("ping", id);
+    out.push('}');
+    out
 }
 
 /// `{"type":"pong"[,"id":ID]}`: the answer to a server `ping`.
 pub fn pong(id: Option<u64>) -> String {
-    match id {
-        Some(id) => format!("{{\"type\":\"pong\",\"id\":{id}}}"),
-        None => "{\"type\":\"pong\"}".to_owned(),
-    }
+    let mut out = match id {
+        Some(id) => typed_with_id("pong", id),
+        None => String::from("{\"type\":\"pong\""),
+    };
+    out.push('}');
+    out
+}
+
+/// `{"type":"TY","id":ID` (unclosed).
+fn typed_with_id(ty: &str, id: u64) -> String {
+    let mut out = String::with_capacity(48);
+    out.push_str("{\"type\":\"");
+    out.push_str(ty);
+    out.push_str("\",\"id\":");
+    push_u64(&mut out, id);
+    out
 }
 
 /// Puts `"id":ID` first into `body`, the JSON text of an object without an
 /// `id` (the SDK's `request()`). `None` when `body` is not an object.
+/// Leading JSON whitespace (space, tab, CR, LF) is skipped.
 pub fn with_id(body: &str, id: u64) -> Option<String> {
-    let rest = body.trim_start().strip_prefix('{')?;
-    let sep = if rest.trim_start().starts_with('}') {
+    let rest = trim_json_ws(body).strip_prefix('{')?;
+    let sep = if trim_json_ws(rest).starts_with('}') {
         ""
     } else {
         ","
     };
-    Some(format!("{{\"id\":{id}{sep}{rest}"))
+    let mut out = String::with_capacity(body.len() + 24);
+    out.push_str("{\"id\":");
+    push_u64(&mut out, id);
+    out.push_str(sep);
+    out.push_str(rest);
+    Some(out)
+}
+
+/// `s` without leading JSON whitespace.
+pub fn trim_json_ws(s: &str) -> &str {
+    // Bytes, not a char pattern: the four are ASCII, and `str` patterns
+    // bring UTF-8 decoding into the wasm.
+    let ws = s
+        .bytes()
+        .take_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+    s.get(ws.count()..).unwrap_or_default()
+}
+
+/// Appends `n` in decimal.
+pub fn push_u64(out: &mut String, n: u64) {
+    if n >= 10 {
+        push_u64(out, n / 10);
+    }
+    out.push(char::from(b'0' + (n % 10) as u8));
 }
 
 /// Appends `s` as a JSON string literal (quotes and escapes included).
 pub fn push_json_string(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
+    // Runs of bytes that need no escape are copied whole; every escaped
+    // byte is ASCII, so each run starts and ends on a char boundary.
+    let mut run = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "\\u00",
+            _ => continue,
+        };
+        out.push_str(s.get(run..i).unwrap_or_default());
+        out.push_str(escape);
+        if escape == "\\u00" {
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 15)]));
         }
+        run = i + 1;
     }
+    out.push_str(s.get(run..).unwrap_or_default());
     out.push('"');
 }
 
@@ -124,5 +178,17 @@ mod tests {
         let mut s = String::new();
         push_json_string(&mut s, "a\u{1}\n\\");
         assert_eq!(s, r#""a\u0001\n\\""#);
+        let mut s = String::new();
+        push_json_string(&mut s, "\u{1f}é\"ü\t\r");
+        assert_eq!(s, r#""\u001fé\"ü\t\r""#);
+    }
+
+    #[test]
+    fn writes_numbers() {
+        for n in [0, 7, 10, 99, 100, 12_345, u64::MAX] {
+            let mut s = String::new();
+            push_u64(&mut s, n);
+            assert_eq!(s, n.to_string());
+        }
     }
 }

@@ -5,6 +5,8 @@
 //! codes carry a special instruction: 4401 (get a new token first) and 4429
 //! (wait at least the server's `retry_after_ms`).
 
+use alloc::string::String;
+
 /// Well-known close codes used by Tether.
 pub mod code {
     /// Normal close. From our own `close()`: stop. From the server: reconnect.
@@ -72,20 +74,32 @@ pub fn is_terminal(code: u16) -> bool {
 
 /// Reads `retry_after_ms` from a 4429 close reason such as
 /// `{"retry_after_ms":2000}`. A tiny scanner rather than a JSON parser: the
-/// SDK must not pull serde in for one number.
+/// SDK must not pull serde in for one number. `None` when the key is missing
+/// or not followed by `:` and digits that fit a `u64`.
 pub fn retry_after_ms(reason: &str) -> Option<u64> {
-    let key = "\"retry_after_ms\"";
-    let rest = &reason[reason.find(key)? + key.len()..];
-    let rest = rest.trim_start().strip_prefix(':')?.trim_start();
-    let end = rest
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(rest.len());
-    rest[..end].parse().ok()
+    const KEY: &[u8] = b"\"retry_after_ms\"";
+    let bytes = reason.as_bytes();
+    let at = bytes.windows(KEY.len()).position(|w| w == KEY)?;
+    let rest = bytes.get(at + KEY.len()..)?.trim_ascii_start();
+    let rest = rest.strip_prefix(b":")?.trim_ascii_start();
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit());
+    let mut n: Option<u64> = None;
+    for d in digits {
+        let sum = n
+            .unwrap_or(0)
+            .checked_mul(10)?
+            .checked_add(u64::from(d - b'0'))?;
+        n = Some(sum);
+    }
+    n
 }
 
 /// The close reason a server sends with 4429.
 pub fn retry_after_reason(ms: u64) -> String {
-    format!("{{\"retry_after_ms\":{ms}}}")
+    let mut out = String::from("{\"retry_after_ms\":");
+    crate::client::push_u64(&mut out, ms);
+    out.push('}');
+    out
 }
 
 #[cfg(test)]
@@ -139,5 +153,15 @@ mod tests {
         assert_eq!(retry_after_ms("{\"retry_after_ms\":\"x\"}"), None);
         assert_eq!(retry_after_ms("{\"retry_after_ms\":-1}"), None);
         assert_eq!(retry_after_ms(""), None);
+        assert_eq!(retry_after_ms("{\"retry_after_ms\":}"), None);
+        assert_eq!(
+            retry_after_ms("{\"retry_after_ms\":18446744073709551615}"),
+            Some(u64::MAX)
+        );
+        assert_eq!(
+            retry_after_ms("{\"retry_after_ms\":18446744073709551616}"),
+            None
+        );
+        assert_eq!(retry_after_ms("{\"retry_after_ms\"\t:\n12x"), Some(12));
     }
 }

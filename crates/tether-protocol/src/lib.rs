@@ -6,7 +6,13 @@
 //! - `frames` (feature `serde`, on by default): serde types for every frame
 //!   in both directions and a codec with clear errors. The SDK leaves it off
 //!   to stay small: it parses inbound JSON on the JS side.
+//!
+//! Without `serde` the crate is `no_std` (it needs only `alloc`), and its
+//! encoders avoid `core::fmt`, so the SDK's wasm links no formatting code.
+#![cfg_attr(not(any(feature = "serde", test)), no_std)]
 #![deny(missing_docs)]
+
+extern crate alloc;
 
 pub mod client;
 pub mod close;
