@@ -661,6 +661,12 @@ impl Tether {
             raw_pong_type,
         } = options::parse(&options.unwrap_or(JsValue::UNDEFINED))?;
         let raw = config.mode == tether_core::Mode::Raw;
+        let mut url = url;
+        if !raw {
+            // Names the client in the server's logs (protocol `sdk` parameter).
+            url.push(if url.contains('?') { '&' } else { '?' });
+            url.push_str(concat!("sdk=tether-ws%2F", env!("CARGO_PKG_VERSION")));
+        }
         let seed = (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64;
         let core = Client::new(config, js::now(), seed, window::is_online());
         let rc = Rc::new_cyclic(|weak: &Weak<Shared>| {

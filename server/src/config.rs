@@ -105,6 +105,19 @@ pub struct Config {
     #[arg(long, env = "TETHER_HISTORY_TTL", default_value = "300", value_parser = parse_secs, value_name = "SECS")]
     pub history_ttl: Duration,
 
+    /// When set, `/ws` needs `?token=` holding an HS256 JWT signed with this
+    /// secret, with an `exp` claim (optional `sub`, and `topics` restricting
+    /// what it may subscribe and publish to). Missing or expired: close
+    /// 4401; invalid: close 4503.
+    #[arg(
+        long,
+        env = "TETHER_TOKEN_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true,
+        value_parser = clap::builder::NonEmptyStringValueParser::new()
+    )]
+    pub token_secret: Option<String>,
+
     /// When set, `POST /publish` needs `Authorization: Bearer KEY`.
     #[arg(
         long,
@@ -150,6 +163,7 @@ impl Default for Config {
             rate_limit: 100,
             history_size: 1000,
             history_ttl: Duration::from_secs(300),
+            token_secret: None,
             publish_key: None,
             shutdown_retry_after_ms: 1000,
             shutdown_spread_ms: 5000,
@@ -297,6 +311,9 @@ mod tests {
             );
         }
         assert!(Config::try_parse_from(["t", "--send-queue", "0"]).is_err());
+        assert!(Config::try_parse_from(["t", "--token-secret", ""]).is_err());
+        let c = Config::try_parse_from(["t", "--token-secret", "k"]).unwrap();
+        assert_eq!(c.token_secret.as_deref(), Some("k"));
     }
 
     #[test]

@@ -1,23 +1,39 @@
-//! One WebSocket connection: register, welcome, read requests, heartbeat.
+//! One WebSocket connection: token check, register, welcome, read
+//! requests, heartbeat.
 //!
 //! Each connection has two tasks. This one reads the socket, answers
 //! requests and runs the heartbeat; [`writer`] owns the socket's sending
 //! half and drains the connection's bounded queue. Everything sent to a
 //! client goes through that queue, so frames leave in the order they were
 //! queued, and nothing here ever waits on a slow client.
+//!
+//! The handler is generic over the socket ([`Socket`]): the server hands
+//! it axum's upgraded WebSocket, tests hand it a WebSocket over an
+//! in-memory pipe.
+//!
+//! Memory: an idle connection costs about 4 KiB (measured by
+//! `examples/idle_rss.rs`). What it holds for its whole life is kept
+//! small: the two futures (a few hundred bytes each, checked by a test;
+//! rare paths such as closing are boxed so they do not widen them), the
+//! WebSocket's 1 KiB read buffer, the hub's [`Conn`] and a queue that holds
+//! no storage while empty.
 
+use std::future::Future;
 use std::net::IpAddr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
+use futures_util::future::Either;
 use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tether_protocol::close::{self, code};
 use tether_protocol::frames::{decode_client, ClientFrame, ErrorCode, ServerFrame, ServerInfo};
-use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tracing::Instrument;
 
+use crate::auth::{Grant, Rejection};
 use crate::hub::{Conn, Outbound, Queued, Refusal};
 use crate::limit::{RateLimiter, Verdict};
 use crate::{now_rfc3339, AppState};
@@ -29,72 +45,269 @@ const MAX_BATCH: usize = 64;
 /// that would destroy the close frame in flight).
 const CLOSE_LINGER: Duration = Duration::from_secs(2);
 
+/// A WebSocket as the handler needs it: a stream of received messages and a
+/// sink for messages to send, with axum's message and error types.
+/// Implemented by axum's `WebSocket` and by anything else of that shape.
+pub trait Socket:
+    Stream<Item = Result<Message, axum::Error>>
+    + Sink<Message, Error = axum::Error>
+    + Send
+    + Unpin
+    + 'static
+{
+}
+
+impl<T> Socket for T where
+    T: Stream<Item = Result<Message, axum::Error>>
+        + Sink<Message, Error = axum::Error>
+        + Send
+        + Unpin
+        + 'static
+{
+}
+
+/// What the upgrade request told about the client.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    /// The client's IP, when known (per-IP limits, logs).
+    pub ip: Option<IpAddr>,
+    /// The `sdk` query parameter (client name/version), for logs.
+    pub sdk: Option<String>,
+    /// The token check: what the connection may do, or why it is refused.
+    pub auth: Result<Grant, Rejection>,
+}
+
+impl Peer {
+    /// A peer of unknown address, without `sdk`, allowed every topic.
+    pub fn anonymous() -> Self {
+        Peer {
+            ip: None,
+            sdk: None,
+            auth: Ok(Grant::default()),
+        }
+    }
+}
+
 /// Runs a freshly upgraded socket until it closes.
-pub async fn run(socket: WebSocket, state: AppState, ip: Option<IpAddr>, sdk: Option<String>) {
-    let hub = state.hub();
-    let (conn, rx) = hub.new_conn(ip);
+///
+/// A peer whose token was refused gets only a close frame (4401 or 4503);
+/// so does a connection over a limit (4429) or arriving during shutdown
+/// (1012). Any other connection is registered, gets
+/// `connection_established` first, and is served in a log span carrying
+/// its `client_id`, the token's `sub` and the `sdk` parameter.
+///
+/// The token check, the registration and the start of the connection's
+/// writer task happen in this call (inside a tokio runtime), before the
+/// returned future first runs. The future carries only what reading needs,
+/// since it lives as long as the connection: spawn it as a task of its
+/// own (as the `/ws` route does) rather than inside a larger future.
+pub fn run<S: Socket>(
+    socket: S,
+    state: AppState,
+    peer: Peer,
+) -> impl Future<Output = ()> + Send + 'static {
     let (sink, stream) = socket.split();
-    let welcome = welcome(&state, &conn);
-    if let Err(refusal) = hub.register(&conn, welcome) {
-        refuse(sink, stream, refusal, &state).await;
-        return;
-    }
-    tracing::debug!(client_id = %conn.client_id, ?ip, sdk = sdk.as_deref(), "connected");
-    // From here on the connection is registered; the guard unregisters it
-    // however this task ends (including a panic or cancellation).
-    let _registered = Registered {
-        state: &state,
-        conn: &conn,
+    let (registered, span) = match start(state, peer) {
+        Start::Refused(code, reason) => {
+            return Either::Left(Box::pin(close_unregistered(sink, stream, code, reason)));
+        }
+        Start::Serve(registered, span) => (registered, span),
     };
-    let send_timeout = state.config().send_timeout;
-    let mut writer = tokio::spawn(writer(sink, rx, conn.clone(), send_timeout));
-    let reason = read_loop(stream, &state, &conn, &mut writer).await;
-    tracing::debug!(client_id = %conn.client_id, ?reason, "disconnected");
-    if !writer.is_finished() {
-        writer.abort();
+    let send_timeout = registered.state.config().send_timeout;
+    let writer =
+        tokio::spawn(writer(sink, registered.conn.clone(), send_timeout).instrument(span.clone()));
+    let mut serving = Serving {
+        stream,
+        writer: WriterTask(writer),
+        registered,
+    };
+    Either::Right(
+        async move {
+            let Serving {
+                stream,
+                writer,
+                registered,
+            } = &mut serving;
+            registered.end = read_loop(
+                stream,
+                &registered.state,
+                &registered.conn,
+                &registered.grant,
+                &mut writer.0,
+            )
+            .await;
+        }
+        .instrument(span),
+    )
+}
+
+/// What a served connection's future owns. Fields drop in order: the
+/// writer task is aborted before the connection is unregistered.
+struct Serving<S> {
+    stream: SplitStream<S>,
+    writer: WriterTask,
+    registered: Registered,
+}
+
+/// How a connection starts.
+enum Start {
+    /// Not registered: close with this code and reason, send nothing else.
+    Refused(u16, String),
+    /// Registered, welcome queued: serve it in this log span.
+    Serve(Registered, tracing::Span),
+}
+
+/// Checks the token, then registers the connection (queuing its welcome).
+fn start(state: AppState, peer: Peer) -> Start {
+    let grant = match peer.auth {
+        Ok(grant) => grant,
+        Err(rejection) => {
+            state.hub().metrics().auth_rejections.fetch_add(1, Relaxed);
+            tracing::info!(
+                ip = peer.ip.map(tracing::field::display),
+                sdk = peer.sdk.as_deref(),
+                reason = %rejection,
+                "connection refused: token"
+            );
+            return Start::Refused(rejection.close_code(), rejection.to_string());
+        }
+    };
+    let hub = state.hub();
+    let conn = hub.new_conn(peer.ip);
+    let span = tracing::info_span!(
+        "conn",
+        client_id = %conn.client_id,
+        sub = grant.sub.as_deref(),
+        sdk = peer.sdk.as_deref(),
+    );
+    let registered = span.in_scope(
+        || match hub.register(&conn, welcome(&state, &conn, &grant)) {
+            Ok(connections) => {
+                tracing::info!(
+                    ip = conn.ip.map(tracing::field::display),
+                    connections,
+                    "connected"
+                );
+                Ok(())
+            }
+            Err(refusal) => {
+                tracing::info!(?refusal, "connection refused");
+                Err(refusal_close(refusal, &state))
+            }
+        },
+    );
+    match registered {
+        Ok(()) => Start::Serve(
+            Registered {
+                state,
+                conn,
+                grant,
+                span: span.clone(),
+                end: End::Cancelled,
+            },
+            span,
+        ),
+        Err((code, reason)) => Start::Refused(code, reason),
     }
 }
 
-/// Unregisters the connection when dropped.
-struct Registered<'a> {
-    state: &'a AppState,
-    conn: &'a Arc<Conn>,
+/// The connection's writer task, aborted when this is dropped (the writer
+/// holds the connection, so it would never end by itself).
+struct WriterTask(tokio::task::JoinHandle<WriterEnd>);
+
+impl Drop for WriterTask {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
-impl Drop for Registered<'_> {
+/// A registered connection. Dropping it unregisters the connection and
+/// logs the disconnect with its `end`, however its task ends (including a
+/// panic or cancellation).
+struct Registered {
+    state: AppState,
+    conn: Arc<Conn>,
+    grant: Grant,
+    span: tracing::Span,
+    end: End,
+}
+
+impl Drop for Registered {
     fn drop(&mut self) {
-        self.state.hub().unregister(self.conn);
+        let _entered = self.span.enter();
+        let connections = self.state.hub().unregister(&self.conn);
+        let client_code = match self.end {
+            End::ClientClosed(code) => code,
+            _ => None,
+        };
+        tracing::info!(
+            reason = self.end.as_str(),
+            client_code,
+            connections,
+            "disconnected"
+        );
     }
 }
 
 /// Why a connection ended (for logs).
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum End {
-    ClientClosed,
-    SocketError,
+    /// The client sent a close frame (with this code, if any).
+    ClientClosed(Option<u16>),
+    /// The stream ended or failed without a close frame.
+    Lost,
+    /// An inbound message over `--max-frame-bytes` (closed 1009).
     TooLarge,
+    /// Text that is not UTF-8 (closed 1007).
     InvalidUtf8,
+    /// Nothing arrived for 2.5 heartbeat intervals.
     Stale,
+    /// The send queue overflowed or a frame waited too long.
     SlowConsumer,
+    /// Too many frames dropped by the rate limit (closed 4429).
     RateLimited,
-    WriterDone,
+    /// The server closed it (shutdown: `goaway`, then 1012).
+    ServerClosed,
+    /// Writing to the socket failed.
+    WriteFailed,
+    /// The task was cancelled or panicked.
+    Cancelled,
+}
+
+impl End {
+    /// The `reason` field of the disconnect log line.
+    fn as_str(self) -> &'static str {
+        match self {
+            End::ClientClosed(_) => "client_closed",
+            End::Lost => "connection_lost",
+            End::TooLarge => "too_large",
+            End::InvalidUtf8 => "invalid_utf8",
+            End::Stale => "stale",
+            End::SlowConsumer => "slow_consumer",
+            End::RateLimited => "rate_limited",
+            End::ServerClosed => "server_closed",
+            End::WriteFailed => "write_failed",
+            End::Cancelled => "cancelled",
+        }
+    }
 }
 
 /// Reads until the connection ends; returns why.
-async fn read_loop(
-    mut stream: SplitStream<WebSocket>,
+async fn read_loop<S: Socket>(
+    stream: &mut SplitStream<S>,
     state: &AppState,
     conn: &Arc<Conn>,
+    grant: &Grant,
     writer: &mut tokio::task::JoinHandle<WriterEnd>,
 ) -> End {
     let config = state.config();
     let interval = config.heartbeat_interval;
     let stale_after = interval.mul_f64(2.5);
-    let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    let mut heartbeat = tokio::time::interval_at(Instant::now() + interval, interval);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_seen = Instant::now();
     let mut limiter =
-        (config.rate_limit > 0).then(|| RateLimiter::new(config.rate_limit, last_seen));
+        (config.rate_limit > 0).then(|| RateLimiter::new(config.rate_limit, last_seen.into_std()));
     loop {
         let msg = tokio::select! {
             msg = stream.next() => msg,
@@ -108,28 +321,32 @@ async fn read_loop(
             }
             _ = conn.kicked() => return End::SlowConsumer,
             end = &mut *writer => {
-                // After a close the server sent (shutdown), read until the
-                // client's close reply, as after any server close.
-                if matches!(end, Ok(WriterEnd::Closed)) {
-                    linger(&mut stream).await;
-                }
-                return End::WriterDone;
+                return match end {
+                    // After a close the server sent (shutdown), read until
+                    // the client's close reply, as after any server close.
+                    Ok(WriterEnd::Closed) => {
+                        Box::pin(linger(stream)).await;
+                        End::ServerClosed
+                    }
+                    Ok(WriterEnd::Slow) => End::SlowConsumer,
+                    Ok(WriterEnd::Gone) | Err(_) => End::WriteFailed,
+                };
             }
         };
         last_seen = Instant::now();
         let msg = match msg {
-            None => return End::ClientClosed,
+            None => return End::Lost,
             Some(Ok(msg)) => msg,
             Some(Err(err)) => {
                 let end = match classify_error(err) {
                     Some(end) => end,
-                    None => return End::SocketError,
+                    None => return End::Lost,
                 };
                 let (c, reason) = match end {
                     End::TooLarge => (code::TOO_LARGE, "message too large"),
                     _ => (code::INVALID_PAYLOAD, "invalid UTF-8"),
                 };
-                close_and_linger(conn, c, reason.into(), &mut stream, writer).await;
+                Box::pin(close_and_linger(conn, c, reason.into(), stream, writer)).await;
                 return end;
             }
         };
@@ -138,11 +355,11 @@ async fn read_loop(
             Message::Binary(_) => None,
             // Pings are answered by the WebSocket layer; both prove liveness.
             Message::Ping(_) | Message::Pong(_) => continue,
-            Message::Close(_) => return End::ClientClosed,
+            Message::Close(frame) => return End::ClientClosed(frame.map(|f| f.code)),
         };
         conn.note_in();
         if let Some(limiter) = limiter.as_mut() {
-            match limiter.check(last_seen) {
+            match limiter.check(last_seen.into_std()) {
                 Verdict::Allow => {}
                 Verdict::Drop { notify } => {
                     state
@@ -172,13 +389,20 @@ async fn read_loop(
                         .dropped_rate_limited
                         .fetch_add(1, Relaxed);
                     let reason = close::retry_after_reason(1000);
-                    close_and_linger(conn, code::TOO_MANY, reason, &mut stream, writer).await;
+                    Box::pin(close_and_linger(
+                        conn,
+                        code::TOO_MANY,
+                        reason,
+                        stream,
+                        writer,
+                    ))
+                    .await;
                     return End::RateLimited;
                 }
             }
         }
         match text {
-            Some(text) => handle_text(state, conn, text.as_str()),
+            Some(text) => handle_text(state, conn, grant, text.as_str()),
             None => reply(
                 conn,
                 &ServerFrame::error(
@@ -202,11 +426,11 @@ fn classify_error(err: axum::Error) -> Option<End> {
 }
 
 /// Queues a close, waits for the writer to send it, then [`linger`]s.
-async fn close_and_linger(
+async fn close_and_linger<S: Socket>(
     conn: &Conn,
     code: u16,
     reason: String,
-    stream: &mut SplitStream<WebSocket>,
+    stream: &mut SplitStream<S>,
     writer: &mut tokio::task::JoinHandle<WriterEnd>,
 ) {
     conn.send(Outbound::Close(code, reason));
@@ -217,7 +441,7 @@ async fn close_and_linger(
 
 /// After the server sent a close: keeps reading (discarding) until the
 /// client's close reply, the end of the stream, or [`CLOSE_LINGER`].
-async fn linger(stream: &mut SplitStream<WebSocket>) {
+async fn linger<S: Socket>(stream: &mut SplitStream<S>) {
     let drain = async {
         while let Some(Ok(msg)) = stream.next().await {
             if matches!(msg, Message::Close(_)) {
@@ -233,8 +457,15 @@ fn reply(conn: &Conn, frame: &ServerFrame) {
     conn.send(Outbound::Text(Utf8Bytes::from(frame.encode())));
 }
 
+/// Topic names this connection may use, in configuration order.
+fn visible_topics(state: &AppState, grant: &Grant) -> Vec<String> {
+    let mut names = state.hub().topic_names();
+    names.retain(|name| grant.allows(name));
+    names
+}
+
 /// Handles one text frame.
-fn handle_text(state: &AppState, conn: &Arc<Conn>, text: &str) {
+fn handle_text(state: &AppState, conn: &Arc<Conn>, grant: &Grant, text: &str) {
     let frame = match decode_client(text) {
         Ok(frame) => frame,
         Err(err) => return reply(conn, &err.to_frame()),
@@ -244,10 +475,23 @@ fn handle_text(state: &AppState, conn: &Arc<Conn>, text: &str) {
         id: Some(id),
         code: ErrorCode::UnknownTopic,
         message: format!("unknown topic `{topic}`"),
-        available_topics: Some(hub.topic_names()),
+        available_topics: Some(visible_topics(state, grant)),
+    };
+    let not_granted = |id: u64, topic: &str| {
+        ServerFrame::error(
+            Some(id),
+            ErrorCode::Forbidden,
+            format!("the token does not grant topic `{topic}`"),
+        )
     };
     match frame {
         ClientFrame::Subscribe(s) => {
+            if hub.topic_info(&s.topic).is_none() {
+                return reply(conn, &unknown_topic(s.id, &s.topic));
+            }
+            if !grant.allows(&s.topic) {
+                return reply(conn, &not_granted(s.id, &s.topic));
+            }
             // On success the hub queues `subscribed` (+ replay) itself.
             if hub
                 .subscribe(conn, s.id, &s.topic, s.recover.as_ref())
@@ -281,6 +525,9 @@ fn handle_text(state: &AppState, conn: &Arc<Conn>, text: &str) {
             let Some(info) = hub.topic_info(&p.topic) else {
                 return reply(conn, &unknown_topic(p.id, &p.topic));
             };
+            if !grant.allows(&p.topic) {
+                return reply(conn, &not_granted(p.id, &p.topic));
+            }
             if !info.client_publish {
                 return reply(
                     conn,
@@ -304,25 +551,23 @@ fn handle_text(state: &AppState, conn: &Arc<Conn>, text: &str) {
             }
         }
         ClientFrame::GetStatus(g) => reply(conn, &conn.status(g.id)),
-        ClientFrame::GetTopics(g) => reply(
-            conn,
-            &ServerFrame::Topics {
-                id: g.id,
-                topics: hub.topic_infos(),
-            },
-        ),
+        ClientFrame::GetTopics(g) => {
+            let mut topics = hub.topic_infos();
+            topics.retain(|t| grant.allows(&t.name));
+            reply(conn, &ServerFrame::Topics { id: g.id, topics });
+        }
         ClientFrame::Pong(_) => {}
     }
 }
 
 /// The `connection_established` frame for `conn`.
-fn welcome(state: &AppState, conn: &Conn) -> Utf8Bytes {
+fn welcome(state: &AppState, conn: &Conn, grant: &Grant) -> Utf8Bytes {
     let frame = ServerFrame::ConnectionEstablished {
         protocol: tether_protocol::PROTOCOL_VERSION,
         client_id: conn.client_id.clone(),
         timestamp: now_rfc3339(),
         heartbeat_interval: state.config().heartbeat_interval.as_secs_f64(),
-        available_topics: state.hub().topic_names(),
+        available_topics: visible_topics(state, grant),
         server_info: ServerInfo {
             name: env!("CARGO_PKG_NAME").into(),
             version: env!("CARGO_PKG_VERSION").into(),
@@ -334,14 +579,9 @@ fn welcome(state: &AppState, conn: &Conn) -> Utf8Bytes {
     Utf8Bytes::from(frame.encode())
 }
 
-/// Closes a connection that could not be registered; nothing else is sent.
-async fn refuse(
-    mut sink: SplitSink<WebSocket, Message>,
-    mut stream: SplitStream<WebSocket>,
-    refusal: Refusal,
-    state: &AppState,
-) {
-    let (code, reason) = match refusal {
+/// The close for a connection the hub refused (and counts it).
+fn refusal_close(refusal: Refusal, state: &AppState) -> (u16, String) {
+    match refusal {
         Refusal::ShuttingDown => (code::SERVICE_RESTART, "server shutting down".to_owned()),
         Refusal::TooManyConnections | Refusal::TooManyForIp => {
             state
@@ -354,8 +594,17 @@ async fn refuse(
                 close::retry_after_reason(1000 + fastrand::u64(..4000)),
             )
         }
-    };
-    tracing::debug!(?refusal, "connection refused");
+    }
+}
+
+/// Sends a close frame on a connection that was never registered, then
+/// reads until the client's close reply (at most [`CLOSE_LINGER`]).
+async fn close_unregistered<S: Socket>(
+    mut sink: SplitSink<S, Message>,
+    mut stream: SplitStream<S>,
+    code: u16,
+    reason: String,
+) {
     let close = Message::Close(Some(CloseFrame {
         code,
         reason: reason.into(),
@@ -385,70 +634,132 @@ pub enum WriterEnd {
 
 /// Drains the connection's queue into the socket. Ends after a close frame,
 /// when the queue closes, on a socket error, or when a frame waited longer
-/// than `send_timeout` (the client is a slow consumer).
-pub async fn writer(
-    mut sink: SplitSink<WebSocket, Message>,
-    mut rx: mpsc::Receiver<Queued>,
+/// than `send_timeout` (the client is a slow consumer). Its end closes the
+/// queue, so later sends to the connection fail at once.
+pub async fn writer<S: Socket>(
+    mut sink: SplitSink<S, Message>,
     conn: Arc<Conn>,
     send_timeout: Duration,
 ) -> WriterEnd {
-    while let Some(first) = rx.recv().await {
-        // Feed what is queued (up to MAX_BATCH items), then flush once.
-        let mut next = Some(first);
-        let mut closing = false;
-        let mut items = 0;
-        let write = async {
-            while let Some(q) = next.take() {
-                if q.at.elapsed() > send_timeout {
-                    return Err(true);
-                }
-                match q.item {
-                    // Counted before the bytes can reach the client, so a
-                    // client that saw a frame also sees it in the counters.
-                    Outbound::Text(t) => {
-                        conn.note_out(1);
-                        sink.feed(Message::Text(t)).await.map_err(|_| false)?;
-                    }
-                    Outbound::Batch(frames) => {
-                        conn.note_out(frames.len() as u64);
-                        for t in frames {
-                            sink.feed(Message::Text(t)).await.map_err(|_| false)?;
-                        }
-                    }
-                    Outbound::Ping => sink
-                        .feed(Message::Ping(Default::default()))
-                        .await
-                        .map_err(|_| false)?,
-                    Outbound::Close(code, reason) => {
-                        closing = true;
-                        let frame = CloseFrame {
-                            code,
-                            reason: reason.into(),
-                        };
-                        sink.feed(Message::Close(Some(frame)))
-                            .await
-                            .map_err(|_| false)?;
-                        break;
-                    }
-                }
-                items += 1;
-                if items < MAX_BATCH {
-                    next = rx.try_recv().ok();
-                }
-            }
-            sink.flush().await.map_err(|_| false)
-        };
-        let result = tokio::time::timeout(send_timeout, write).await;
-        match result {
-            Ok(Ok(())) if closing => return WriterEnd::Closed,
-            Ok(Ok(())) => {}
-            Ok(Err(false)) => return WriterEnd::Gone,
-            Ok(Err(true)) | Err(_) => {
+    let _close = CloseQueue(&conn);
+    while let Some(first) = conn.next_queued().await {
+        // Boxed: a batch's state (and its timer) exists only while it is
+        // being written, not for the whole life of an idle connection.
+        let batch = Box::pin(tokio::time::timeout(
+            send_timeout,
+            write_batch(&mut sink, &conn, first, send_timeout),
+        ));
+        match batch.await {
+            Ok(Ok(Written::Flushed)) => {}
+            Ok(Ok(Written::Closed)) => return WriterEnd::Closed,
+            Ok(Err(WriteError::Failed)) => return WriterEnd::Gone,
+            Ok(Err(WriteError::Slow)) | Err(_) => {
                 conn.kick_slow_consumer();
                 return WriterEnd::Slow;
             }
         }
     }
-    let _ = tokio::time::timeout(send_timeout, sink.close()).await;
+    let _ = Box::pin(tokio::time::timeout(send_timeout, sink.close())).await;
     WriterEnd::Gone
+}
+
+/// Closes the connection's queue when the writer ends, however it ends.
+struct CloseQueue<'a>(&'a Conn);
+
+impl Drop for CloseQueue<'_> {
+    fn drop(&mut self) {
+        self.0.close_queue();
+    }
+}
+
+/// What [`write_batch`] wrote.
+enum Written {
+    /// Frames, flushed.
+    Flushed,
+    /// Frames ending with a close frame, flushed.
+    Closed,
+}
+
+/// Why [`write_batch`] stopped.
+enum WriteError {
+    /// A frame had waited longer than `--send-timeout` in the queue.
+    Slow,
+    /// The socket failed.
+    Failed,
+}
+
+/// Feeds `first` and what else is queued (up to [`MAX_BATCH`] items, up to
+/// a close frame) to the socket, then flushes once.
+async fn write_batch<S: Socket>(
+    sink: &mut SplitSink<S, Message>,
+    conn: &Conn,
+    first: Queued,
+    send_timeout: Duration,
+) -> Result<Written, WriteError> {
+    let mut next = Some(first);
+    let mut items = 0;
+    let mut written = Written::Flushed;
+    while let Some(q) = next.take() {
+        if q.at.elapsed() > send_timeout {
+            return Err(WriteError::Slow);
+        }
+        match q.item {
+            // Counted before the bytes can reach the client, so a client
+            // that saw a frame also sees it in the counters.
+            Outbound::Text(t) => {
+                conn.note_out(1);
+                feed(sink, Message::Text(t)).await?;
+            }
+            Outbound::Batch(frames) => {
+                conn.note_out(frames.len() as u64);
+                for t in frames {
+                    feed(sink, Message::Text(t)).await?;
+                }
+            }
+            Outbound::Ping => feed(sink, Message::Ping(Default::default())).await?,
+            Outbound::Close(code, reason) => {
+                let frame = CloseFrame {
+                    code,
+                    reason: reason.into(),
+                };
+                feed(sink, Message::Close(Some(frame))).await?;
+                written = Written::Closed;
+                break;
+            }
+        }
+        items += 1;
+        if items < MAX_BATCH {
+            next = conn.try_next_queued();
+        }
+    }
+    sink.flush().await.map_err(|_| WriteError::Failed)?;
+    Ok(written)
+}
+
+/// Feeds one message to the socket (buffered until the flush).
+async fn feed<S: Socket>(sink: &mut SplitSink<S, Message>, msg: Message) -> Result<(), WriteError> {
+    sink.feed(msg).await.map_err(|_| WriteError::Failed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::extract::ws::WebSocket;
+
+    /// Size of the future returned by a function of three arguments.
+    fn future_size<A, B, C, F>(_: impl FnOnce(A, B, C) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    /// The two futures that live as long as a connection (each in its own
+    /// task) stay small: a few hundred bytes each, against a few KiB for
+    /// the rest of an idle connection (see `examples/idle_rss.rs`).
+    #[test]
+    fn connection_futures_stay_small() {
+        let reader = future_size(run::<WebSocket>);
+        let writer = future_size(writer::<WebSocket>);
+        eprintln!("connection futures: reader {reader} bytes, writer {writer} bytes");
+        assert!(reader <= 800, "reader future: {reader} bytes");
+        assert!(writer <= 400, "writer future: {writer} bytes");
+    }
 }

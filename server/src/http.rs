@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Bytes;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, RawQuery, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -16,13 +16,33 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tower_http::services::ServeDir;
 
+use crate::auth::Grant;
+use crate::conn::Peer;
 use crate::AppState;
 
-/// Read buffer of each WebSocket (small: most frames are small, and there
-/// may be 100k connections).
-const WS_READ_BUFFER: usize = 4 * 1024;
-/// Write buffer target of each WebSocket; the writer flushes per batch.
+/// Read buffer of each WebSocket, allocated (and touched) for the whole life
+/// of the connection: the largest single cost of an idle connection, so
+/// small. Client frames are small requests; a larger message is read in
+/// chunks of this size. (tungstenite's default, 128 KiB, would cost more
+/// than everything else of 30 idle connections.)
+const WS_READ_BUFFER: usize = 1024;
+/// Write buffer target of each WebSocket: frames are gathered up to this
+/// size before a socket write; the writer flushes after every batch. It
+/// only holds memory while frames are being written.
 const WS_WRITE_BUFFER: usize = 4 * 1024;
+/// Largest `POST /publish` body (axum's default, made explicit: it bounds
+/// the size of the frames the server sends).
+const PUBLISH_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// Hard cap of a WebSocket's write buffer: twice the largest frame the
+/// server can produce. The writer flushes after every batch, so this is a
+/// guard against a bug, not a limit traffic ever meets.
+fn max_write_buffer(max_frame_bytes: usize) -> usize {
+    max_frame_bytes
+        .max(PUBLISH_BODY_LIMIT)
+        .saturating_mul(2)
+        .saturating_add(WS_WRITE_BUFFER)
+}
 
 /// The router for `state`. Serve it with
 /// `into_make_service_with_connect_info::<SocketAddr>()` (as [`crate::serve`]
@@ -30,7 +50,10 @@ const WS_WRITE_BUFFER: usize = 4 * 1024;
 pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/ws", get(ws))
-        .route("/publish", post(publish))
+        .route(
+            "/publish",
+            post(publish).layer(DefaultBodyLimit::max(PUBLISH_BODY_LIMIT)),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics));
     if let Some(dir) = &state.config().static_dir {
@@ -56,19 +79,18 @@ impl<S: Send + Sync> FromRequestParts<S> for PeerIp {
     }
 }
 
-/// Query parameters of the upgrade URL.
-#[derive(Debug, Deserialize)]
-struct WsParams {
-    /// Client name/version, for logs.
-    sdk: Option<String>,
-}
+/// Longest `sdk` value kept for logs (longer ones are cut).
+const MAX_SDK_LEN: usize = 64;
 
-/// `GET /ws`: checks shutdown and Origin, then upgrades.
+/// `GET /ws`: checks shutdown and Origin, reads `token` and `sdk` from the
+/// query, then upgrades. A token that fails the check does not fail the
+/// upgrade: the connection is closed with 4401 or 4503 once open
+/// (see [`crate::auth`]).
 async fn ws(
     State(state): State<AppState>,
     PeerIp(ip): PeerIp,
     headers: HeaderMap,
-    Query(params): Query<WsParams>,
+    RawQuery(query): RawQuery,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     if state.hub().is_shutting_down() {
@@ -82,13 +104,43 @@ async fn ws(
         tracing::info!(?origin, ?host, "upgrade refused: origin not allowed");
         return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
     }
+    let (token, sdk) = upgrade_params(query.as_deref().unwrap_or(""));
+    let auth = match state.verifier() {
+        Some(verifier) => verifier.verify(token.as_deref()),
+        None => Ok(Grant::default()),
+    };
+    let peer = Peer { ip, sdk, auth };
     let max = state.config().max_frame_bytes as usize;
     upgrade
         .read_buffer_size(WS_READ_BUFFER)
         .write_buffer_size(WS_WRITE_BUFFER)
+        .max_write_buffer_size(max_write_buffer(max))
         .max_message_size(max)
         .max_frame_size(max)
-        .on_upgrade(move |socket| crate::conn::run(socket, state, ip, params.sdk))
+        .on_upgrade(move |socket| {
+            // A task of its own, sized for the connection's future alone;
+            // axum's upgrade task (which holds the socket and its setup
+            // state) ends at once instead of living as long as the
+            // connection.
+            tokio::spawn(crate::conn::run(socket, state, peer));
+            std::future::ready(())
+        })
+}
+
+/// `token` and `sdk` from an upgrade URL's query. Lenient: a malformed or
+/// repeated parameter never fails the upgrade (the first one wins); `sdk`
+/// is cut to [`MAX_SDK_LEN`] characters.
+fn upgrade_params(query: &str) -> (Option<String>, Option<String>) {
+    let mut token = None;
+    let mut sdk = None;
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        match &*key {
+            "token" if token.is_none() => token = Some(value.into_owned()),
+            "sdk" if sdk.is_none() => sdk = Some(value.chars().take(MAX_SDK_LEN).collect()),
+            _ => {}
+        }
+    }
+    (token, sdk)
 }
 
 /// Whether an upgrade with this `Origin` (None: header absent) may proceed.
@@ -191,6 +243,21 @@ async fn metrics(State(state): State<AppState>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upgrade_params_are_lenient() {
+        assert_eq!(upgrade_params(""), (None, None));
+        assert_eq!(
+            upgrade_params("token=a.b%2Ec&sdk=tether-ws%2F0.1.0"),
+            (Some("a.b.c".into()), Some("tether-ws/0.1.0".into()))
+        );
+        assert_eq!(
+            upgrade_params("sdk=1&sdk=2&token&x=%zz&token=late"),
+            (Some(String::new()), Some("1".into()))
+        );
+        let (_, sdk) = upgrade_params(&format!("sdk={}", "é".repeat(500)));
+        assert_eq!(sdk.unwrap().chars().count(), MAX_SDK_LEN);
+    }
 
     #[test]
     fn origin_rules() {

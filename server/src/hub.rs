@@ -10,8 +10,8 @@
 //!   queue `subscribed` + replay as one item) happen under it, so a replay
 //!   always precedes the live publications that follow it, with no gap and
 //!   no duplicate.
-//! - Queuing never waits: it is a `try_send` into the connection's bounded
-//!   queue; a full queue disconnects that slow consumer. No lock is ever held
+//! - Queuing never waits: it is a push onto the connection's bounded queue
+//!   (a short mutex, no await); a full queue disconnects that slow consumer. No lock is ever held
 //!   across a socket write; those happen in each connection's writer task.
 //!
 //! The log is in memory ([`MemoryLog`]). A broker backend (`--broker`, e.g.
@@ -29,7 +29,7 @@ use axum::extract::ws::Utf8Bytes;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tether_protocol::frames::{Publication, Recover, ServerFrame, TopicInfo};
-use tokio::sync::{mpsc, watch, Notify};
+use tokio::sync::{watch, Notify};
 
 use crate::metrics::Metrics;
 use crate::now_rfc3339;
@@ -60,6 +60,93 @@ pub struct Queued {
     pub at: Instant,
 }
 
+/// Why [`Conn::send`] did not queue an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rejected {
+    /// The queue holds `--send-queue` items.
+    Full,
+    /// The connection's writer is gone.
+    Closed,
+}
+
+/// A connection's send queue: bounded, never waits, and holds no memory
+/// while empty (an idle connection costs no queue storage; a preallocated
+/// channel block would cost about 2 KiB per connection).
+///
+/// Many producers (the hub under its topic locks, the connection's reader)
+/// and one consumer (the writer task). The producers' order is the order
+/// of [`Outbox::push`] calls, which the hub's locks make meaningful.
+#[derive(Debug)]
+struct Outbox {
+    state: Mutex<OutboxState>,
+    /// Wakes the writer. `notify_one` keeps a permit when the writer is not
+    /// waiting yet, so no push is ever missed.
+    ready: Notify,
+    capacity: usize,
+}
+
+#[derive(Debug, Default)]
+struct OutboxState {
+    items: VecDeque<Queued>,
+    closed: bool,
+}
+
+impl Outbox {
+    fn new(capacity: usize) -> Self {
+        Outbox {
+            state: Mutex::default(),
+            ready: Notify::new(),
+            capacity: capacity.max(1),
+        }
+    }
+
+    fn push(&self, item: Queued) -> Result<(), Rejected> {
+        {
+            let mut state = lock(&self.state);
+            if state.closed {
+                return Err(Rejected::Closed);
+            }
+            if state.items.len() >= self.capacity {
+                return Err(Rejected::Full);
+            }
+            state.items.push_back(item);
+        }
+        self.ready.notify_one();
+        Ok(())
+    }
+
+    fn try_pop(&self) -> Option<Queued> {
+        let mut state = lock(&self.state);
+        let item = state.items.pop_front();
+        if state.items.is_empty() && state.items.capacity() > 0 {
+            // Give the storage back: most connections are idle most of
+            // the time.
+            state.items = VecDeque::new();
+        }
+        item
+    }
+
+    async fn pop(&self) -> Option<Queued> {
+        loop {
+            if let Some(item) = self.try_pop() {
+                return Some(item);
+            }
+            if lock(&self.state).closed {
+                return None;
+            }
+            self.ready.notified().await;
+        }
+    }
+
+    fn close(&self) {
+        let mut state = lock(&self.state);
+        state.closed = true;
+        state.items = VecDeque::new();
+        drop(state);
+        self.ready.notify_one();
+    }
+}
+
 /// One WebSocket connection as the hub sees it.
 #[derive(Debug)]
 pub struct Conn {
@@ -71,7 +158,7 @@ pub struct Conn {
     pub ip: Option<IpAddr>,
     /// When the upgrade completed.
     pub connected_at: DateTime<Utc>,
-    tx: mpsc::Sender<Queued>,
+    outbox: Outbox,
     kicked: AtomicBool,
     kick: Notify,
     messages_in: AtomicU64,
@@ -85,12 +172,12 @@ impl Conn {
     /// Queues an item without waiting. A full queue marks the connection as
     /// a slow consumer and kicks it; returns whether the item was queued.
     pub fn send(&self, item: Outbound) -> bool {
-        match self.tx.try_send(Queued {
+        match self.outbox.push(Queued {
             item,
             at: Instant::now(),
         }) {
             Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
+            Err(Rejected::Full) => {
                 self.metrics
                     .dropped_slow_consumer
                     .fetch_add(1, Ordering::Relaxed);
@@ -98,8 +185,27 @@ impl Conn {
                 false
             }
             // The connection is going away.
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            Err(Rejected::Closed) => false,
         }
+    }
+
+    /// The next queued item, waiting for one; `None` once the queue is
+    /// closed. For the connection's writer (one consumer).
+    pub async fn next_queued(&self) -> Option<Queued> {
+        self.outbox.pop().await
+    }
+
+    /// The next queued item, if one is waiting.
+    pub fn try_next_queued(&self) -> Option<Queued> {
+        self.outbox.try_pop()
+    }
+
+    /// Closes the send queue: queued items are dropped, later sends fail
+    /// (and do not count as a slow consumer), the writer's
+    /// [`Conn::next_queued`] returns `None`. Called when the writer ends
+    /// and when the connection is unregistered.
+    pub fn close_queue(&self) {
+        self.outbox.close();
     }
 
     /// Disconnects this connection as a slow consumer (counted once).
@@ -108,7 +214,7 @@ impl Conn {
             self.metrics
                 .slow_consumer_disconnects
                 .fetch_add(1, Ordering::Relaxed);
-            tracing::info!(client_id = %self.client_id, "slow consumer disconnected");
+            tracing::info!(client_id = %self.client_id, "slow consumer: disconnecting");
             self.kick.notify_one();
         }
     }
@@ -378,17 +484,16 @@ impl Hub {
             .ok_or_else(|| TopicError::Unknown(name.to_owned()))
     }
 
-    /// Creates a connection (not yet registered) and its queue's receiver.
-    pub fn new_conn(&self, ip: Option<IpAddr>) -> (Arc<Conn>, mpsc::Receiver<Queued>) {
+    /// Creates a connection, not yet registered.
+    pub fn new_conn(&self, ip: Option<IpAddr>) -> Arc<Conn> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = mpsc::channel(self.settings.send_queue.max(1));
         let now = Utc::now();
         let conn = Conn {
             id,
             client_id: format!("c_{:06x}{id:x}", fastrand::u32(..0x100_0000)),
             ip,
             connected_at: now,
-            tx,
+            outbox: Outbox::new(self.settings.send_queue),
             kicked: AtomicBool::new(false),
             kick: Notify::new(),
             messages_in: AtomicU64::new(0),
@@ -397,12 +502,13 @@ impl Hub {
             subscriptions: Mutex::default(),
             metrics: self.metrics.clone(),
         };
-        (Arc::new(conn), rx)
+        Arc::new(conn)
     }
 
     /// Registers a connection and queues its first frame, atomically with
     /// respect to every other hub operation that reaches connections.
-    pub fn register(&self, conn: &Arc<Conn>, welcome: Utf8Bytes) -> Result<(), Refusal> {
+    /// Returns the number of registered connections, this one included.
+    pub fn register(&self, conn: &Arc<Conn>, welcome: Utf8Bytes) -> Result<usize, Refusal> {
         let mut reg = lock(&self.registry);
         if self.shutting_down.load(Ordering::Acquire) {
             return Err(Refusal::ShuttingDown);
@@ -420,11 +526,13 @@ impl Hub {
         reg.conns.insert(conn.id, conn.clone());
         conn.send(Outbound::Text(welcome));
         self.count.send_replace(reg.conns.len());
-        Ok(())
+        Ok(reg.conns.len())
     }
 
-    /// Removes a connection and all its subscriptions. Idempotent.
-    pub fn unregister(&self, conn: &Conn) {
+    /// Removes a connection and all its subscriptions. Idempotent. Returns
+    /// the number of registered connections left.
+    pub fn unregister(&self, conn: &Conn) -> usize {
+        conn.close_queue();
         let topics: Vec<String> = std::mem::take(&mut *lock(&conn.subscriptions))
             .into_iter()
             .collect();
@@ -445,6 +553,7 @@ impl Hub {
             }
         }
         self.count.send_replace(reg.conns.len());
+        reg.conns.len()
     }
 
     /// Registered connections now.
@@ -575,6 +684,65 @@ mod tests {
             epoch: log.epoch.clone(),
             offset,
         }
+    }
+
+    fn queued(n: u8) -> Queued {
+        Queued {
+            item: Outbound::Text(Utf8Bytes::from(n.to_string())),
+            at: Instant::now(),
+        }
+    }
+
+    fn text(q: Option<Queued>) -> String {
+        match q.map(|q| q.item) {
+            Some(Outbound::Text(t)) => t.as_str().to_owned(),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn outbox_is_bounded_ordered_and_empty_when_idle() {
+        let o = Outbox::new(2);
+        assert_eq!(o.push(queued(1)), Ok(()));
+        assert_eq!(o.push(queued(2)), Ok(()));
+        assert_eq!(o.push(queued(3)), Err(Rejected::Full));
+        assert_eq!(text(o.try_pop()), "1");
+        assert_eq!(o.push(queued(4)), Ok(()));
+        assert_eq!(text(o.try_pop()), "2");
+        assert_eq!(text(o.try_pop()), "4");
+        assert!(o.try_pop().is_none());
+        // Drained: the storage was given back.
+        assert_eq!(lock(&o.state).items.capacity(), 0);
+        o.close();
+        assert_eq!(o.push(queued(5)), Err(Rejected::Closed));
+    }
+
+    #[tokio::test]
+    async fn outbox_wakes_its_consumer_and_ends_on_close() {
+        let o = Arc::new(Outbox::new(8));
+        let consumer = {
+            let o = o.clone();
+            tokio::spawn(async move {
+                let mut got = Vec::new();
+                while let Some(q) = o.pop().await {
+                    got.push(text(Some(q)));
+                }
+                got
+            })
+        };
+        for n in 1..=3 {
+            o.push(queued(n)).unwrap();
+            tokio::task::yield_now().await;
+        }
+        // Once the consumer has taken everything, closing ends it.
+        let seen = {
+            while !lock(&o.state).items.is_empty() {
+                tokio::task::yield_now().await;
+            }
+            o.close();
+            consumer.await.unwrap()
+        };
+        assert_eq!(seen, ["1", "2", "3"]);
     }
 
     #[test]

@@ -5,11 +5,12 @@
 //! your own axum server, served with connect info for per-IP limits). The
 //! `tether-server` binary is a thin wrapper over the same calls.
 //!
-//! Modules: [`config`] (flags), [`hub`] (registry, topic logs, fan-out),
+//! Modules: [`config`] (flags), [`auth`] (tokens), [`hub`] (registry, topic logs, fan-out),
 //! [`conn`] (one connection's tasks), [`http`] (routes), [`limit`] (rate
 //! limit), [`metrics`] (counters, Prometheus text), [`demo`] (demo data).
 #![deny(missing_docs)]
 
+pub mod auth;
 pub mod config;
 pub mod conn;
 pub mod demo;
@@ -41,6 +42,7 @@ pub struct AppState(Arc<Inner>);
 struct Inner {
     config: Config,
     hub: Hub,
+    verifier: Option<auth::Verifier>,
     started: Instant,
 }
 
@@ -61,9 +63,11 @@ impl AppState {
                 history_ttl: config.history_ttl,
             },
         );
+        let verifier = config.token_secret.as_deref().map(auth::Verifier::new);
         Ok(AppState(Arc::new(Inner {
             config,
             hub,
+            verifier,
             started: Instant::now(),
         })))
     }
@@ -76,6 +80,11 @@ impl AppState {
     /// The hub.
     pub fn hub(&self) -> &Hub {
         &self.0.hub
+    }
+
+    /// The token check, when `--token-secret` is set.
+    pub fn verifier(&self) -> Option<&auth::Verifier> {
+        self.0.verifier.as_ref()
     }
 
     /// When the state was built.

@@ -23,6 +23,8 @@ pub struct Metrics {
     pub stale_disconnects: AtomicU64,
     /// Upgrades accepted then closed 4429 by a connection limit.
     pub refused_connections: AtomicU64,
+    /// Upgrades accepted then closed 4401 or 4503 by the token check.
+    pub auth_rejections: AtomicU64,
 }
 
 /// Renders the Prometheus text exposition format.
@@ -73,6 +75,11 @@ pub fn render(hub: &Hub) -> String {
             "tether_refused_connections_total",
             "Upgrades closed with 4429 by a connection limit.",
             get(&m.refused_connections),
+        ),
+        (
+            "tether_auth_rejections_total",
+            "Upgrades closed with 4401 or 4503 by the token check.",
+            get(&m.auth_rejections),
         ),
     ];
     for (name, help, value) in counters {

@@ -154,3 +154,18 @@ async fn restart_on_the_same_fixed_port_works_at_once() {
         (Some("publication"), Some("metrics"))
     );
 }
+
+#[tokio::test]
+async fn token_secret_from_the_environment() {
+    let secret = "env-secret";
+    let server = Proc::start(
+        &["--listen", "127.0.0.1:0"],
+        &[("TETHER_TOKEN_SECRET", secret)],
+    )
+    .await;
+    let mut ws = connect_url(&server.ws_url()).await;
+    assert_eq!(recv_close(&mut ws).await.0, code::TOKEN_EXPIRED);
+    let token = jwt(secret, json!({"sub":"env","exp":unix_in(60)}));
+    let mut ws = connect_url(&format!("{}?token={token}&sdk=test", server.ws_url())).await;
+    assert_eq!(recv(&mut ws).await["type"], "connection_established");
+}

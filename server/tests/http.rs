@@ -22,6 +22,10 @@ async fn publish_endpoint_statuses() {
     assert_eq!(status, 400);
     let (status, _) = http(server.addr, "POST", "/publish", &[], r#"{"topic":5}"#).await;
     assert_eq!(status, 400);
+    // A body one byte over 2 MiB (all of it read, so no reset).
+    let big = "x".repeat(2 * 1024 * 1024 + 1);
+    let (status, _) = http(server.addr, "POST", "/publish", &[], &big).await;
+    assert_eq!(status, 413);
     let (status, body) = publish(server.addr, json!({"topic":"system"})).await;
     assert_eq!(status, 200);
     assert_eq!(body["offset"], 1);

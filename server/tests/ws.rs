@@ -489,3 +489,19 @@ async fn demo_publishes_on_the_builtin_topics() {
     }
     demo.abort();
 }
+
+#[tokio::test]
+async fn a_large_message_under_the_limit_is_read_whole() {
+    // The read buffer is small (1 KiB); a 60 KiB frame arrives in chunks.
+    let server = start(config()).await;
+    let (mut ws, _) = connect_welcomed(&server).await;
+    let pad = "p".repeat(60 * 1024);
+    send(&mut ws, json!({"type":"ping","id":1,"pad":pad})).await;
+    let pong = recv(&mut ws).await;
+    assert_eq!(
+        (pong["type"].as_str(), pong["id"].as_u64()),
+        (Some("pong"), Some(1))
+    );
+    send(&mut ws, json!({"type":"ping","id":2})).await;
+    assert_eq!(recv(&mut ws).await["id"], 2);
+}

@@ -2,13 +2,15 @@
 //! a WebSocket client that reads JSON frames, and a tiny HTTP client.
 #![allow(dead_code)]
 
+pub mod pipe;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
 use tether_server::{AppState, Config};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -109,7 +111,7 @@ pub enum Event {
     Gone(String),
 }
 
-pub async fn next_event(ws: &mut Ws) -> Event {
+pub async fn next_event<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut WebSocketStream<S>) -> Event {
     loop {
         let msg = tokio::time::timeout(WAIT, ws.next())
             .await
@@ -128,7 +130,7 @@ pub async fn next_event(ws: &mut Ws) -> Event {
 }
 
 /// The next JSON frame (panics on anything else).
-pub async fn recv(ws: &mut Ws) -> Value {
+pub async fn recv<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut WebSocketStream<S>) -> Value {
     match next_event(ws).await {
         Event::Json(v) => v,
         other => panic!("expected a JSON frame, got {other:?}"),
@@ -136,7 +138,9 @@ pub async fn recv(ws: &mut Ws) -> Value {
 }
 
 /// The close code the server sent next, skipping any JSON frames.
-pub async fn recv_close(ws: &mut Ws) -> (u16, String) {
+pub async fn recv_close<S: AsyncRead + AsyncWrite + Unpin>(
+    ws: &mut WebSocketStream<S>,
+) -> (u16, String) {
     loop {
         match next_event(ws).await {
             Event::Json(_) => continue,
@@ -146,16 +150,20 @@ pub async fn recv_close(ws: &mut Ws) -> (u16, String) {
     }
 }
 
-pub async fn send(ws: &mut Ws, v: Value) {
+pub async fn send<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut WebSocketStream<S>, v: Value) {
     send_text(ws, &v.to_string()).await;
 }
 
-pub async fn send_text(ws: &mut Ws, text: &str) {
+pub async fn send_text<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut WebSocketStream<S>, text: &str) {
     ws.send(Message::text(text)).await.expect("send");
 }
 
 /// Subscribes and returns the `subscribed` reply.
-pub async fn subscribe(ws: &mut Ws, id: u64, topic: &str) -> Value {
+pub async fn subscribe<S: AsyncRead + AsyncWrite + Unpin>(
+    ws: &mut WebSocketStream<S>,
+    id: u64,
+    topic: &str,
+) -> Value {
     send(
         ws,
         serde_json::json!({"type":"subscribe","id":id,"topic":topic}),
@@ -165,6 +173,26 @@ pub async fn subscribe(ws: &mut Ws, id: u64, topic: &str) -> Value {
     assert_eq!(reply["type"], "subscribed", "{reply}");
     assert_eq!(reply["id"], id);
     reply
+}
+
+/// An HS256 JWT signed with `secret` carrying `claims`.
+pub fn jwt(secret: &str, claims: Value) -> String {
+    jwt_alg(jsonwebtoken::Algorithm::HS256, secret, claims)
+}
+
+/// A JWT with another algorithm of the HMAC family.
+pub fn jwt_alg(alg: jsonwebtoken::Algorithm, secret: &str, claims: Value) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(alg),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("encode a JWT")
+}
+
+/// Unix time in seconds, offset by `delta`.
+pub fn unix_in(delta: i64) -> i64 {
+    chrono::Utc::now().timestamp() + delta
 }
 
 /// A minimal HTTP/1.1 request; returns (status, body).
