@@ -46,13 +46,19 @@ else
   run "cargo install wasm-pack 0.15.1" cargo install wasm-pack --version 0.15.1
 fi
 
-step "install: npm tools (wasm-opt from binaryen 132, playwright-core)"
+step "install: npm tools (wasm-opt from binaryen 132, esbuild, playwright-core, TypeScript)"
 npm_version() { node -p "require('$ROOT/tools/node_modules/$1/package.json').version" 2>/dev/null || true; }
-if [ "$(npm_version binaryen)" = "132.0.0" ] && [ "$(npm_version playwright-core)" = "1.65.1" ]; then
+if [ "$(npm_version binaryen)" = "132.0.0" ] && [ "$(npm_version playwright-core)" = "1.65.1" ] \
+   && [ "$(npm_version esbuild)" = "0.28.2" ]; then
   echo "present"
 else
   command -v npm >/dev/null || die "npm is missing (Node.js and npm come with this machine kind)"
   (cd "$ROOT/tools" && run "npm ci in tools/ (needs the npm registry)" npm ci --no-audit --no-fund)
+fi
+if [ -x "$ROOT/js/node_modules/.bin/tsc" ] && [ "$(node -p "require('$ROOT/js/node_modules/typescript/package.json').version" 2>/dev/null)" = "5.9.3" ]; then
+  echo "js/ build tools present"
+else
+  (cd "$ROOT/js" && run "npm ci in js/ (TypeScript, React types)" npm ci --no-audit --no-fund)
 fi
 wasm-opt --version | grep -q 'version 132' || die "wasm-opt on PATH is not binaryen 132: $(command -v wasm-opt)"
 echo "tools ready"

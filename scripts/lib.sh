@@ -17,3 +17,17 @@ run() { local what="$1"; shift; "$@" || die "$what (command: $*)"; }
 wasm_bindgen_version() {
   awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"
 }
+
+# listening_url FILE PID WHAT: waits (at most 30 s) for the `listening on URL`
+# line that tether-server and tether-testkit print first; prints the URL, or
+# fails naming WHAT. Use as: url="$(listening_url f $pid "x")" || exit 1
+listening_url() {
+  local file="$1" pid="$2" what="$3" url=""
+  for _ in $(seq 300); do
+    url="$(sed -n 's/^listening on //p' "$file" 2>/dev/null | head -1)"
+    [ -n "$url" ] && { echo "$url"; return 0; }
+    kill -0 "$pid" 2>/dev/null || die "$what exited before listening"
+    sleep 0.1
+  done
+  die "$what did not report its address within 30 s"
+}

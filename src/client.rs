@@ -32,7 +32,10 @@ pub type Shared = RefCell<Inner>;
 /// Everything one client owns.
 pub struct Inner {
     pub core: Client,
-    url: String,
+    /// The server URLs (with `sdk=`); attempts rotate through them.
+    urls: Vec<String>,
+    /// The URL index of the last attempt; `None` before the first.
+    url_index: Option<usize>,
     pub protocols: js_sys::Array,
     token_provider: Option<Function>,
     pub raw: bool,
@@ -482,15 +485,20 @@ fn open_socket(rc: &Rc<Shared>, socket: SocketId, token: Option<String>) {
         return;
     }
     inner.pending_open = None;
+    // Every attempt after the first follows a failure, a lost link or a
+    // goaway: move on to the next instance.
+    let index = inner.url_index.map_or(0, |i| (i + 1) % inner.urls.len());
+    inner.url_index = Some(index);
+    let base = &inner.urls[index];
     let url = match token {
         Some(t) => {
-            let mut url = inner.url.clone();
+            let mut url = base.clone();
             url.push(if url.contains('?') { '&' } else { '?' });
             url.push_str("token=");
             url.push_str(&String::from(js_sys::encode_uri_component(&t)));
             url
         }
-        None => inner.url.clone(),
+        None => base.clone(),
     };
     match Socket::open(&inner, socket, &url) {
         Ok(s) => inner.socket = Some(s),
@@ -649,10 +657,10 @@ impl Tether {
     /// `autoConnect` is false.
     #[wasm_bindgen(constructor)]
     pub fn new(
-        #[wasm_bindgen(unchecked_param_type = "string")] url: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string | string[]")] url: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "TetherOptions")] options: Option<JsValue>,
     ) -> Result<Tether, JsValue> {
-        let url = options::parse_url(&url)?;
+        let mut urls = options::parse_urls(&url)?;
         let Options {
             config,
             auto_connect,
@@ -661,11 +669,12 @@ impl Tether {
             raw_pong_type,
         } = options::parse(&options.unwrap_or(JsValue::UNDEFINED))?;
         let raw = config.mode == tether_core::Mode::Raw;
-        let mut url = url;
         if !raw {
             // Names the client in the server's logs (protocol `sdk` parameter).
-            url.push(if url.contains('?') { '&' } else { '?' });
-            url.push_str(concat!("sdk=tether-ws%2F", env!("CARGO_PKG_VERSION")));
+            for url in &mut urls {
+                url.push(if url.contains('?') { '&' } else { '?' });
+                url.push_str(concat!("sdk=tether-ws%2F", env!("CARGO_PKG_VERSION")));
+            }
         }
         let seed = (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64;
         let core = Client::new(config, js::now(), seed, window::is_online());
@@ -676,7 +685,8 @@ impl Tether {
             });
             RefCell::new(Inner {
                 core,
-                url,
+                urls,
+                url_index: None,
                 protocols,
                 token_provider,
                 raw,

@@ -4,6 +4,7 @@
 use crate::js::{self, type_error};
 use alloc::borrow::ToOwned;
 use alloc::string::String;
+use alloc::vec::Vec;
 use js_sys::{Array, Function, Object, Reflect};
 use tether_core::{Backoff, Config, Heartbeat, Jitter, Mode};
 use wasm_bindgen::{JsCast, JsValue};
@@ -34,15 +35,24 @@ const HEARTBEAT: &[&str] = &["intervalMs", "timeoutMs"];
 const QUEUE: &[&str] = &["maxMessages", "maxBytes"];
 const RAW: &[&str] = &["pingMessage", "pongType"];
 
-/// Checks the URL: a `ws:` or `wss:` URL string.
-pub fn parse_url(url: &JsValue) -> Result<String, JsValue> {
-    let url = url
-        .as_string()
-        .ok_or_else(|| type_error("url must be a string"))?;
-    if !(url.starts_with("ws://") || url.starts_with("wss://")) {
-        return Err(type_error("url must start with ws:// or wss://"));
+/// Checks the URL argument: a `ws:` or `wss:` URL string, or a non-empty
+/// array of them (instances to rotate through on failure).
+pub fn parse_urls(url: &JsValue) -> Result<Vec<String>, JsValue> {
+    let urls: Vec<JsValue> = match url.dyn_ref::<Array>() {
+        Some(list) => list.iter().collect(),
+        None => alloc::vec![url.clone()],
+    };
+    if urls.is_empty() {
+        return Err(type_error("url must not be an empty array"));
     }
-    Ok(url)
+    urls.iter()
+        .map(|u| match u.as_string() {
+            Some(u) if u.starts_with("ws://") || u.starts_with("wss://") => Ok(u),
+            _ => Err(type_error(
+                "url must be a ws:// or wss:// URL string, or an array of them",
+            )),
+        })
+        .collect()
 }
 
 /// Validates `options` (undefined or an object) into [`Options`].

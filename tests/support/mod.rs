@@ -250,3 +250,15 @@ pub fn timeline(statuses: &Recorder) -> Vec<Snapshot> {
         })
         .collect()
 }
+
+/// Starts a real `redis-server` named `name` on a free port; returns its
+/// `redis://` URL (for `--broker`).
+pub async fn start_redis(name: &str) -> String {
+    let answer = control(&format!("/redis/start?name={name}"), "").await;
+    get(&answer, "url").as_string().expect("redis url")
+}
+
+/// SIGKILLs the redis-server `name`.
+pub async fn kill_redis(name: &str) {
+    control(&format!("/redis/kill?name={name}"), "").await;
+}

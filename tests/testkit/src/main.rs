@@ -28,6 +28,7 @@
 
 mod echo;
 mod proxy;
+mod redis;
 
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
@@ -54,6 +55,7 @@ struct Control {
     servers: Mutex<HashMap<String, Managed>>,
     proxies: Mutex<HashMap<String, proxy::Proxy>>,
     echoes: Mutex<HashMap<String, echo::Echo>>,
+    redises: Mutex<HashMap<String, redis::Redis>>,
     /// Where `/file` writes; removed on exit.
     files: PathBuf,
 }
@@ -82,6 +84,7 @@ async fn main() {
         servers: Mutex::new(HashMap::new()),
         proxies: Mutex::new(HashMap::new()),
         echoes: Mutex::new(HashMap::new()),
+        redises: Mutex::new(HashMap::new()),
         files: std::env::temp_dir().join(format!("tether-testkit-{}", std::process::id())),
     });
     let app = Router::new()
@@ -96,6 +99,8 @@ async fn main() {
         .route("/echo/start", post(echo_start))
         .route("/echo/stats", post(echo_stats))
         .route("/file", post(write_file))
+        .route("/redis/start", post(redis_start))
+        .route("/redis/kill", post(redis_kill))
         .with_state(control.clone());
     let listener = match TcpListener::bind(&listen).await {
         Ok(l) => l,
@@ -122,7 +127,48 @@ async fn main() {
             let _ = child.kill().await;
         }
     }
+    for (_, redis) in control.redises.lock().await.drain() {
+        redis.kill().await;
+    }
     let _ = std::fs::remove_dir_all(&control.files);
+}
+
+/// `POST /redis/start?name=R`: a real redis-server on a free port;
+/// answers `{"url":"redis://127.0.0.1:PORT"}`.
+async fn redis_start(
+    State(c): State<Shared>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let name = name_of(&q);
+    let mut redises = c.redises.lock().await;
+    if let Some(old) = redises.remove(&name) {
+        old.kill().await;
+    }
+    let port = match free_port() {
+        Ok(p) => p,
+        Err(e) => return error_reply(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    };
+    match redis::Redis::start(port).await {
+        Ok(r) => {
+            redises.insert(name, r);
+            reply(
+                StatusCode::OK,
+                format!("{{\"url\":\"redis://127.0.0.1:{port}\"}}"),
+            )
+        }
+        Err(e) => error_reply(StatusCode::INTERNAL_SERVER_ERROR, e),
+    }
+}
+
+/// `POST /redis/kill?name=R`: SIGKILL.
+async fn redis_kill(State(c): State<Shared>, Query(q): Query<HashMap<String, String>>) -> Response {
+    match c.redises.lock().await.remove(&name_of(&q)) {
+        Some(r) => {
+            r.kill().await;
+            reply(StatusCode::OK, "{\"killed\":true}".into())
+        }
+        None => error_reply(StatusCode::NOT_FOUND, "no such redis".into()),
+    }
 }
 
 fn reply(status: StatusCode, body: String) -> Response {

@@ -1,0 +1,63 @@
+import { useEffect, useState } from "react";
+import type { Publication } from "tether-ws";
+import { useTopic } from "tether-ws/react";
+
+const ROWS = 6;
+
+interface Row {
+  key: string;
+  offset: number;
+  time: string;
+  text: string;
+}
+
+function rowOf(p: Publication): Row {
+  return {
+    key: p.broadcast_id,
+    offset: p.offset,
+    time: p.timestamp.slice(11, 19),
+    text: JSON.stringify(p.data),
+  };
+}
+
+/** The latest publications of one topic; reloads over REST when the
+ * subscription reports that missed messages cannot be replayed. */
+export function TopicPanel({ topic }: { topic: string }) {
+  const { last, event } = useTopic(topic);
+  const [rows, setRows] = useState<Row[]>([]);
+  const [reloads, setReloads] = useState(0);
+
+  useEffect(() => {
+    if (!last) return;
+    setRows((prev) => (prev.some((r) => r.key === last.broadcast_id) ? prev : [rowOf(last), ...prev].slice(0, ROWS)));
+  }, [last]);
+
+  useEffect(() => {
+    if (event?.recovered !== false) return;
+    const abort = new AbortController();
+    fetch(`/topics/${encodeURIComponent(topic)}/latest`, { signal: abort.signal })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((latest: Publication | null) => {
+        setRows(latest ? [rowOf(latest)] : []);
+        setReloads((n) => n + 1);
+      })
+      .catch(() => {});
+    return () => abort.abort();
+  }, [event, topic]);
+
+  return (
+    <article className="panel" data-topic={topic} data-state={event?.state ?? "pending"}>
+      <h2>
+        {topic} <small>{event?.state ?? "pending"}</small>
+        {reloads > 0 && <small className="reloaded">reloaded over REST ×{reloads}</small>}
+      </h2>
+      <ol>
+        {rows.map((r) => (
+          <li key={r.key} data-offset={r.offset}>
+            <time>{r.time}</time> <code>{r.text}</code>
+          </li>
+        ))}
+      </ol>
+    </article>
+  );
+}
