@@ -51,6 +51,7 @@ export function TopicPanel({ topic }: { topic: string }) {
         {topic} <small>{event?.state ?? "pending"}</small>
         {reloads > 0 && <small className="reloaded">reloaded over REST ×{reloads}</small>}
       </h2>
+      {topic === "miners" && last && <MinerTable data={last.data} />}
       <ol>
         {rows.map((r) => (
           <li key={r.key} data-offset={r.offset}>
@@ -59,5 +60,32 @@ export function TopicPanel({ topic }: { topic: string }) {
         ))}
       </ol>
     </article>
+  );
+}
+
+interface Miner {
+  id: string;
+  hashrate_ths: number;
+  temp_c: number;
+  status: string;
+}
+
+/** The latest miner readings as a table (the demo's `miners` payload). */
+function MinerTable({ data }: { data: unknown }) {
+  const miners = (data as { miners?: Miner[] } | null)?.miners;
+  if (!Array.isArray(miners)) return null;
+  return (
+    <table className="miners">
+      <thead>
+        <tr><th>miner</th><th>TH/s</th><th>°C</th><th>status</th></tr>
+      </thead>
+      <tbody>
+        {miners.map((m) => (
+          <tr key={m.id} data-status={m.status}>
+            <td>{m.id}</td><td>{m.hashrate_ths}</td><td>{m.temp_c}</td><td>{m.status}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
