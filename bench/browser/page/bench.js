@@ -299,5 +299,38 @@ function e2eClose() {
   live = null;
 }
 
+// Unattended end-to-end run (no DevTools session on this page, see run.mjs):
+// the query says what to do, results go back to run.mjs by POST.
+async function e2eUnattended(q) {
+  const run = q.get("run");
+  // Diagnostics (BENCH_COUNT_TIMERS=1): count the timer calls made while the
+  // window runs (the bench's own two sleeps included).
+  const timers = { set: 0, clear: 0 };
+  if (q.get("count_timers") === "1") {
+    const st = globalThis.setTimeout;
+    const ct = globalThis.clearTimeout;
+    globalThis.setTimeout = function (...a) { timers.set++; return st.apply(this, a); };
+    globalThis.clearTimeout = function (...a) { timers.clear++; return ct.apply(this, a); };
+  }
+  const post = (what, body) => fetch(`/e2e/${what}?run=${run}`, { method: "POST", body: JSON.stringify(body) });
+  try {
+    globalThis.__progress = (n) => { post("progress", { n }).catch(() => {}); };
+    const info = await e2eConnect(q.get("ws"), q.get("variant"));
+    await post("ready", info);
+    await sleep(Number(q.get("warmup")));
+    const a = { ...snap(), timers: { ...timers } };
+    post("mark", { which: "a" }).catch(() => {});
+    await sleep(Number(q.get("window")));
+    const b = { ...snap(), timers: { ...timers } };
+    await post("mark", { which: "b" }).catch(() => {});
+    e2eClose();
+    await post("result", { a, b });
+  } catch (e) {
+    await post("result", { error: String(e?.stack ?? e) }).catch(() => {});
+  }
+}
+
 window.bench = { micro, e2eConnect, snap, e2eClose };
 window.benchReady = true;
+const query = new URLSearchParams(location.search);
+if (query.has("run")) e2eUnattended(query);

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Runs the browser benchmarks of BENCHMARKS.md sections 1 (size of the
+# shipped SDK next to peers from npm) and 2 (dispatch cost in headless
+# Chromium: the receive path against a fake socket, publications per second
+# from the real tether-server, and CPU per publication at a fixed rate; each
+# against a raw WebSocket + JSON.parse baseline in the same run, with
+# reconnecting-websocket alongside). Builds what it needs first: the SDK
+# (web target, for the bench page, and bundler target, for the size; same
+# wasm-pack flags as scripts/test.sh), tether-server (release), and the
+# bench's npm packages (bench/browser/package-lock.json). Results go to
+# out/bench/browser.json and out/bench/browser.md; the tables are printed.
+# Takes about 3.5 minutes on a 2-core machine once the Rust builds are done.
+#
+# Knobs (environment): BENCH_MICRO=0 / BENCH_E2E=0 skip a part;
+# BENCH_E2E_REPS (9), BENCH_E2E_WINDOW_MS (2500), BENCH_MICRO_RUNS (41),
+# BENCH_E2E_PACED_RATE (5000/s), BENCH_E2E_PACED_REPS (5; 0 skips the paced part);
+# TETHER_SERVER_BIN=path uses that server instead of building one.
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+OUT="$ROOT/out/bench"
+BENCH="$ROOT/bench/browser"
+PKG="$ROOT/target/bench-pkg"
+mkdir -p "$OUT" "$PKG"
+
+command -v node >/dev/null || die "node is missing (Node.js and npm come with this machine kind)"
+[ -x /usr/bin/chromium ] || die "/usr/bin/chromium is missing: run scripts/install.sh (Debian's chromium)"
+
+step "build: SDK for the bench (wasm-pack, release; web target -> target/bench-pkg/web, bundler -> target/bench-pkg/bundler)"
+# Mirror the shipped build: the cargo arguments after "$ROOT" on the
+# `wasm-pack build` line of scripts/test.sh (e.g. `-- --features small`),
+# read now so the bench follows that line when it changes.
+line="$(grep -m1 -E '^[^#]*wasm-pack build' "$ROOT/scripts/test.sh")" \
+  || die "no 'wasm-pack build' line in scripts/test.sh to take the build flags from"
+extra="$(printf '%s' "$line" | sed -n 's/.*"\$ROOT"//p' | tr -d "\"'\\\\")"
+read -r -a extra_args <<<"$extra"
+echo "cargo arguments from scripts/test.sh: ${extra_args[*]:-(none)}"
+for target in web bundler; do
+  run "wasm-pack build --target $target" \
+    wasm-pack build --release --target "$target" --out-dir "$PKG/$target" "$ROOT" "${extra_args[@]}"
+done
+
+server_bin="${TETHER_SERVER_BIN:-}"
+if [ -z "$server_bin" ]; then
+  step "build: tether-server (release)"
+  run "cargo build --release -p tether-server" cargo build --release --locked -p tether-server
+  server_bin="$ROOT/target/release/tether-server"
+else
+  echo "tether-server: $server_bin (TETHER_SERVER_BIN; not built here)"
+fi
+[ -x "$server_bin" ] || die "tether-server binary missing: $server_bin"
+
+step "install: bench npm packages (npm ci in bench/browser: esbuild, playwright-core, peers)"
+(cd "$BENCH" && run "npm ci in bench/browser (needs the npm registry)" npm ci --no-audit --no-fund --loglevel=error)
+ESBUILD="$BENCH/node_modules/.bin/esbuild"
+[ -x "$ESBUILD" ] || die "esbuild is missing from bench/browser/node_modules"
+
+step "bundle: peers with esbuild --bundle --minify --format=esm (gzip -9)"
+peers_dir="$OUT/browser-peers"
+rm -rf "$peers_dir" && mkdir -p "$peers_dir"
+gz() { gzip -9 -c "$1" | wc -c; }
+bytes() { wc -c <"$1"; }
+version() { node -p "require('$BENCH/node_modules/$1/package.json').version"; }
+size_json="$OUT/browser-size.json"
+{
+  printf '{\n  "method": "gzip -9 bytes; peers: esbuild --bundle --minify --format=esm of an entry importing the client; tether: scripts/size.sh method (wasm after wasm-opt -Oz + esbuild-minified glue, bundler target)",\n'
+  printf '  "peers": [\n'
+  sep=""
+  for entry in "$BENCH"/peers/*.js; do
+    name="$(basename "$entry" .js)"
+    run "esbuild $name" "$ESBUILD" "$entry" --bundle --minify --format=esm --platform=browser \
+      --log-level=warning --outfile="$peers_dir/$name.min.js"
+    printf '%s    {"name": "%s", "version": "%s", "entry": "%s", "raw": %s, "gzip": %s}' \
+      "$sep" "$name" "$(version "$name")" "$(sed -n 's/^import \(.*\) from.*/\1/p' "$entry" | head -1)" \
+      "$(bytes "$peers_dir/$name.min.js")" "$(gz "$peers_dir/$name.min.js")"
+    sep=$',\n'
+  done
+  printf '\n  ],\n'
+  # Tether: the same method as scripts/size.sh (ESM glue bundled and minified,
+  # the wasm left external, every export of tether_ws_bg.js kept).
+  bpkg="$PKG/bundler"
+  printf 'export * from "%s/tether_ws.js";\nexport * from "%s/tether_ws_bg.js";\n' "$bpkg" "$bpkg" \
+    >"$peers_dir/tether-entry.js"
+  run "esbuild tether glue" "$ESBUILD" "$peers_dir/tether-entry.js" --bundle --format=esm --minify \
+    --external:'*.wasm' --log-level=warning --outfile="$peers_dir/tether-glue.min.js"
+  printf '  "tether": {"features": "%s", "wasm_raw": %s, "wasm_gzip": %s, "glue_raw": %s, "glue_gzip": %s}\n}\n' \
+    "${extra_args[*]}" "$(bytes "$bpkg/tether_ws_bg.wasm")" "$(gz "$bpkg/tether_ws_bg.wasm")" \
+    "$(bytes "$peers_dir/tether-glue.min.js")" "$(gz "$peers_dir/tether-glue.min.js")"
+} >"$size_json"
+
+step "bench: dispatch cost in headless Chromium (micro: fake socket; end to end: real tether-server)"
+run "browser bench" node --experimental-websocket --no-warnings=ExperimentalWarning "$BENCH/run.mjs" \
+  --pkg "$PKG/web" \
+  --rws "$peers_dir/reconnecting-websocket.min.js" \
+  --server-bin "$server_bin" \
+  --size "$size_json" \
+  --out "$OUT"
+
+printf '\nbrowser benchmarks done: %s/browser.json, %s/browser.md\n' "$OUT" "$OUT"
