@@ -26,17 +26,8 @@ command -v node >/dev/null || die "node is missing (Node.js and npm come with th
 [ -x /usr/bin/chromium ] || die "/usr/bin/chromium is missing: run scripts/install.sh (Debian's chromium)"
 
 step "build: SDK for the bench (wasm-pack, release; web target -> target/bench-pkg/web, bundler -> target/bench-pkg/bundler)"
-# Mirror the shipped build: the cargo arguments after "$ROOT" on the
-# `wasm-pack build` line of scripts/test.sh (e.g. `-- --features small`),
-# read now so the bench follows that line when it changes.
-line="$(grep -m1 -E '^[^#]*wasm-pack build' "$ROOT/scripts/test.sh")" \
-  || die "no 'wasm-pack build' line in scripts/test.sh to take the build flags from"
-extra="$(printf '%s' "$line" | sed -n 's/.*"\$ROOT"//p' | tr -d "\"'\\\\")"
-read -r -a extra_args <<<"$extra"
-echo "cargo arguments from scripts/test.sh: ${extra_args[*]:-(none)}"
 for target in web bundler; do
-  run "wasm-pack build --target $target" \
-    wasm-pack build --release --target "$target" --out-dir "$PKG/$target" "$ROOT" "${extra_args[@]}"
+  build_sdk "$target" "$PKG/$target"
 done
 
 server_bin="${TETHER_SERVER_BIN:-}"

@@ -6,7 +6,7 @@ cd "$ROOT"
 "$ROOT/scripts/install.sh"
 
 step "build: SDK (wasm-pack, release, bundler target -> pkg/) and the npm package"
-run "wasm-pack build" wasm-pack build --release --target bundler --out-dir pkg "$ROOT" -- --features small
+build_sdk bundler "$ROOT/pkg"
 "$ROOT/scripts/package.sh"
 
 step "build: dashboard (www/, Vite + React -> www/dist)"

@@ -31,3 +31,11 @@ listening_url() {
   done
   die "$what did not report its address within 30 s"
 }
+
+# build_sdk TARGET OUT_DIR: the shipped SDK build (wasm-pack, profile
+# wasm-release: size-optimised, panic = abort; feature small: no std,
+# trapping panic handler, small allocator). TARGET: bundler or web.
+build_sdk() {
+  run "wasm-pack build --target $1" \
+    wasm-pack build --profile wasm-release --target "$1" --out-dir "$2" "$ROOT" -- --features small
+}

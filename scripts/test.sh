@@ -26,7 +26,7 @@ step "test: native (core scenarios, protocol, server)"
 run "native tests" cargo test --workspace --locked
 
 step "build: SDK (wasm-pack, release, bundler target -> pkg/)"
-run "wasm-pack build" wasm-pack build --release --target bundler --out-dir pkg "$ROOT" -- --features small
+build_sdk bundler "$ROOT/pkg"
 # A regression guard at today's size; the goal (12 KB) is in BENCHMARKS.md.
 TETHER_SIZE_BUDGET="${TETHER_SIZE_BUDGET:-36000}" "$ROOT/scripts/size.sh"
 
