@@ -643,6 +643,21 @@ impl Drop for Timer {
     }
 }
 
+impl Tether {
+    /// Attaches the page listeners (released again by `close()`), runs
+    /// `start` on the core, and performs what it decided.
+    fn activate(&self, start: fn(&mut Client, Timestamp)) {
+        {
+            let mut inner = self.rc.borrow_mut();
+            if inner.window.is_none() {
+                inner.window = WindowListeners::attach(&inner);
+            }
+            start(&mut inner.core, js::now());
+        }
+        pump(&self.rc);
+    }
+}
+
 /// A Tether client: one resilient connection to a Tether (or plain JSON)
 /// WebSocket server. See the README for every option, state and event.
 #[wasm_bindgen]
@@ -861,26 +876,12 @@ impl Tether {
     /// Starts a client made with `autoConnect: false`, or restarts one after
     /// `close()` or `failed`.
     pub fn connect(&self) {
-        {
-            let mut inner = self.rc.borrow_mut();
-            if inner.window.is_none() {
-                inner.window = WindowListeners::attach(&inner);
-            }
-            inner.core.connect(js::now());
-        }
-        pump(&self.rc);
+        self.activate(Client::connect);
     }
 
     /// Drops the current link, if any, and connects at once.
     pub fn reconnect(&self) {
-        {
-            let mut inner = self.rc.borrow_mut();
-            if inner.window.is_none() {
-                inner.window = WindowListeners::attach(&inner);
-            }
-            inner.core.reconnect(js::now());
-        }
-        pump(&self.rc);
+        self.activate(Client::reconnect);
     }
 
     /// Closes for good: no reconnect; timers and page listeners released.
