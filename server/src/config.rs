@@ -144,6 +144,12 @@ pub struct Config {
         value_name = "N"
     )]
     pub shutdown_spread_ms: u64,
+
+    /// `redis://host:port[/db]`: share topics, offsets and history with
+    /// every server using the same Redis (scale-out). Without it the hub is
+    /// in memory and nothing external is needed.
+    #[arg(long, env = "TETHER_BROKER", value_name = "URL")]
+    pub broker: Option<String>,
 }
 
 impl Default for Config {
@@ -167,6 +173,7 @@ impl Default for Config {
             publish_key: None,
             shutdown_retry_after_ms: 1000,
             shutdown_spread_ms: 5000,
+            broker: None,
         }
     }
 }
@@ -205,6 +212,14 @@ pub enum ConfigError {
     TopicsInvalid {
         /// The file.
         path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The `--broker` URL cannot be used.
+    #[error("invalid broker URL {url}: {message}")]
+    Broker {
+        /// The URL.
+        url: String,
         /// What is wrong.
         message: String,
     },

@@ -34,7 +34,7 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::auth::{Grant, Rejection};
-use crate::hub::{Conn, Outbound, Queued, Refusal};
+use crate::hub::{Conn, Outbound, Queued, Refusal, Subscribe};
 use crate::limit::{RateLimiter, Verdict};
 use crate::{now_rfc3339, AppState};
 
@@ -402,7 +402,12 @@ async fn read_loop<S: Socket>(
             }
         }
         match text {
-            Some(text) => handle_text(state, conn, grant, text.as_str()),
+            Some(text) => {
+                if let Some(deferred) = handle_text(state, conn, grant, text.as_str()) {
+                    // Boxed: rare, and it must not widen this future.
+                    Box::pin(finish(state, conn, deferred)).await;
+                }
+            }
             None => reply(
                 conn,
                 &ServerFrame::error(
@@ -464,11 +469,71 @@ fn visible_topics(state: &AppState, grant: &Grant) -> Vec<String> {
     names
 }
 
-/// Handles one text frame.
-fn handle_text(state: &AppState, conn: &Arc<Conn>, grant: &Grant, text: &str) {
+/// How long a subscribe whose recovery position is ahead of this process's
+/// mirror of the broker waits for the mirror to catch up.
+const AHEAD_WAIT: Duration = Duration::from_secs(1);
+
+/// A request whose answer needs waiting (broker mode only); finished by
+/// [`finish`] before the next frame is read, so replies keep their order.
+enum Deferred {
+    /// A client publish, through the broker.
+    Publish(tether_protocol::frames::Publish),
+    /// A subscribe whose recovery position is ahead of the mirror.
+    Subscribe {
+        sub: tether_protocol::frames::Subscribe,
+        ahead: tokio::sync::watch::Receiver<u64>,
+    },
+}
+
+/// Finishes a [`Deferred`] request.
+async fn finish(state: &AppState, conn: &Arc<Conn>, deferred: Deferred) {
+    match deferred {
+        Deferred::Publish(p) => match state.publish(&p.topic, p.event, p.data).await {
+            Ok((epoch, offset)) => reply(
+                conn,
+                &ServerFrame::Published {
+                    id: p.id,
+                    epoch,
+                    offset,
+                },
+            ),
+            Err(crate::PublishError::Topic(e)) => reply(
+                conn,
+                &ServerFrame::error(Some(p.id), ErrorCode::UnknownTopic, e.to_string()),
+            ),
+            Err(crate::PublishError::Unavailable(_)) => {
+                // Not (yet) a code of the protocol crate: written by hand.
+                let frame = serde_json::json!({
+                    "type": "error",
+                    "id": p.id,
+                    "code": "unavailable",
+                    "message": "the broker is unreachable; retry later",
+                });
+                conn.send(Outbound::Text(Utf8Bytes::from(frame.to_string())));
+            }
+        },
+        Deferred::Subscribe { sub, mut ahead } => {
+            if let Some(pos) = &sub.recover {
+                let target = pos.offset;
+                let _ = tokio::time::timeout(AHEAD_WAIT, ahead.wait_for(|o| *o >= target)).await;
+            }
+            // Whatever the mirror has now is the answer (recovered: false
+            // if the position is still ahead).
+            let _ = state
+                .hub()
+                .subscribe(conn, sub.id, &sub.topic, sub.recover.as_ref(), false);
+        }
+    }
+}
+
+/// Handles one text frame; returns what must still be waited for.
+fn handle_text(state: &AppState, conn: &Arc<Conn>, grant: &Grant, text: &str) -> Option<Deferred> {
     let frame = match decode_client(text) {
         Ok(frame) => frame,
-        Err(err) => return reply(conn, &err.to_frame()),
+        Err(err) => {
+            reply(conn, &err.to_frame());
+            return None;
+        }
     };
     let hub = state.hub();
     let unknown_topic = |id: u64, topic: &str| ServerFrame::Error {
@@ -487,17 +552,18 @@ fn handle_text(state: &AppState, conn: &Arc<Conn>, grant: &Grant, text: &str) {
     match frame {
         ClientFrame::Subscribe(s) => {
             if hub.topic_info(&s.topic).is_none() {
-                return reply(conn, &unknown_topic(s.id, &s.topic));
+                reply(conn, &unknown_topic(s.id, &s.topic));
+                return None;
             }
             if !grant.allows(&s.topic) {
-                return reply(conn, &not_granted(s.id, &s.topic));
+                reply(conn, &not_granted(s.id, &s.topic));
+                return None;
             }
             // On success the hub queues `subscribed` (+ replay) itself.
-            if hub
-                .subscribe(conn, s.id, &s.topic, s.recover.as_ref())
-                .is_err()
-            {
-                reply(conn, &unknown_topic(s.id, &s.topic));
+            match hub.subscribe(conn, s.id, &s.topic, s.recover.as_ref(), true) {
+                Ok(Subscribe::Done) => {}
+                Ok(Subscribe::Ahead(ahead)) => return Some(Deferred::Subscribe { sub: s, ahead }),
+                Err(_) => reply(conn, &unknown_topic(s.id, &s.topic)),
             }
         }
         ClientFrame::Unsubscribe(u) => match hub.unsubscribe(conn, &u.topic) {
@@ -523,13 +589,15 @@ fn handle_text(state: &AppState, conn: &Arc<Conn>, grant: &Grant, text: &str) {
         }
         ClientFrame::Publish(p) => {
             let Some(info) = hub.topic_info(&p.topic) else {
-                return reply(conn, &unknown_topic(p.id, &p.topic));
+                reply(conn, &unknown_topic(p.id, &p.topic));
+                return None;
             };
             if !grant.allows(&p.topic) {
-                return reply(conn, &not_granted(p.id, &p.topic));
+                reply(conn, &not_granted(p.id, &p.topic));
+                return None;
             }
             if !info.client_publish {
-                return reply(
+                reply(
                     conn,
                     &ServerFrame::error(
                         Some(p.id),
@@ -537,6 +605,10 @@ fn handle_text(state: &AppState, conn: &Arc<Conn>, grant: &Grant, text: &str) {
                         format!("clients may not publish on `{}`", p.topic),
                     ),
                 );
+                return None;
+            }
+            if state.has_broker() {
+                return Some(Deferred::Publish(p));
             }
             match hub.publish(&p.topic, p.event, p.data) {
                 Ok((epoch, offset)) => reply(
@@ -558,6 +630,7 @@ fn handle_text(state: &AppState, conn: &Arc<Conn>, grant: &Grant, text: &str) {
         }
         ClientFrame::Pong(_) => {}
     }
+    None
 }
 
 /// The `connection_established` frame for `conn`.
@@ -583,6 +656,8 @@ fn welcome(state: &AppState, conn: &Conn, grant: &Grant) -> Utf8Bytes {
 fn refusal_close(refusal: Refusal, state: &AppState) -> (u16, String) {
     match refusal {
         Refusal::ShuttingDown => (code::SERVICE_RESTART, "server shutting down".to_owned()),
+        Refusal::Paused => (code::TRY_AGAIN_LATER, "try again later".to_owned()),
+        Refusal::NotReady => (code::TRY_AGAIN_LATER, "broker unavailable".to_owned()),
         Refusal::TooManyConnections | Refusal::TooManyForIp => {
             state
                 .hub()

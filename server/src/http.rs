@@ -1,12 +1,15 @@
-//! HTTP routes: `GET /ws`, `POST /publish`, `GET /healthz`, `GET /metrics`,
-//! and the optional static folder at `/`.
+//! HTTP routes: `GET /ws`, `POST /publish`, `GET /topics/{name}/latest`,
+//! `GET /healthz`, `GET /metrics`, the `--demo` outage controls
+//! (`POST /demo/drop`, `POST /demo/restart`) and the optional static folder
+//! at `/`.
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, RawQuery, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Path, RawQuery, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -18,7 +21,7 @@ use tower_http::services::ServeDir;
 
 use crate::auth::Grant;
 use crate::conn::Peer;
-use crate::AppState;
+use crate::{AppState, PublishError};
 
 /// Read buffer of each WebSocket, allocated (and touched) for the whole life
 /// of the connection: the largest single cost of an idle connection, so
@@ -54,8 +57,11 @@ pub fn app(state: AppState) -> Router {
             "/publish",
             post(publish).layer(DefaultBodyLimit::max(PUBLISH_BODY_LIMIT)),
         )
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/metrics", get(metrics));
+        .route("/topics/{name}/latest", get(latest))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/demo/drop", post(demo_drop))
+        .route("/demo/restart", post(demo_restart));
     if let Some(dir) = &state.config().static_dir {
         router = router.fallback_service(ServeDir::new(dir));
     }
@@ -95,6 +101,9 @@ async fn ws(
 ) -> Response {
     if state.hub().is_shutting_down() {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
+    }
+    if state.hub().is_paused() || !state.hub().is_ready() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "try again later").into_response();
     }
     let origin = headers
         .get(header::ORIGIN)
@@ -197,7 +206,8 @@ struct PublishBody {
     data: Value,
 }
 
-/// `POST /publish`: `{topic, event?, data?}` -> `{offset, epoch}`.
+/// `POST /publish`: `{topic, event?, data?}` -> `{offset, epoch}`; 404 for
+/// an unknown topic, 503 while a configured broker is unreachable.
 async fn publish(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     if let Some(key) = &state.config().publish_key {
         let given = headers
@@ -212,14 +222,124 @@ async fn publish(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         Ok(body) => body,
         Err(e) => return error(StatusCode::BAD_REQUEST, &format!("bad body: {e}")),
     };
-    match state.hub().publish(&body.topic, body.event, body.data) {
+    match state.publish(&body.topic, body.event, body.data).await {
         Ok((epoch, offset)) => Json(json!({ "offset": offset, "epoch": epoch })).into_response(),
-        Err(e) => (
+        Err(PublishError::Topic(e)) => (
             StatusCode::NOT_FOUND,
             Json(json!({ "error": e.to_string(), "available_topics": state.hub().topic_names() })),
         )
             .into_response(),
+        Err(PublishError::Unavailable(e)) => error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
     }
+}
+
+/// `GET /healthz`: 200 `ok`; 503 while a configured broker is unreachable.
+async fn healthz(State(state): State<AppState>) -> Response {
+    if state.is_healthy() {
+        "ok".into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "broker unreachable").into_response()
+    }
+}
+
+/// `GET /topics/{name}/latest`: the topic's latest publication frame (200),
+/// 204 when nothing was published in the current epoch, 404 for an
+/// unknown topic. Public like `/healthz`, except under `--token-secret`:
+/// then it needs `Authorization: Bearer <token>` with the rules of the
+/// upgrade's `?token=` (401 when missing, expired or invalid; 403 for a
+/// topic outside the token's `topics` claim).
+async fn latest(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(verifier) = state.verifier() {
+        let token = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        match verifier.verify(token) {
+            Ok(grant) if grant.allows(&name) => {}
+            Ok(_) => {
+                return error(
+                    StatusCode::FORBIDDEN,
+                    &format!("the token does not grant topic `{name}`"),
+                )
+            }
+            Err(rejection) => return error(StatusCode::UNAUTHORIZED, &rejection.to_string()),
+        }
+    }
+    match state.hub().latest(&name) {
+        Ok(Some(frame)) => (
+            [(header::CONTENT_TYPE, "application/json")],
+            frame.as_str().to_owned(),
+        )
+            .into_response(),
+        Ok(None) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => error(StatusCode::NOT_FOUND, &e.to_string()),
+    }
+}
+
+/// Default of `POST /demo/restart?down_ms=`.
+const DEMO_RESTART_DOWN_MS: u64 = 3000;
+/// Largest accepted `down_ms`.
+const DEMO_RESTART_MAX_DOWN_MS: u64 = 60_000;
+
+/// `POST /demo/drop` (`--demo` only, else 404): closes every WebSocket
+/// with 1011, as a network failure or crash would, so clients reconnect and
+/// recover. Answers `{"closed": N}`.
+async fn demo_drop(State(state): State<AppState>) -> Response {
+    if !state.config().demo {
+        return error(StatusCode::NOT_FOUND, "demo controls need --demo");
+    }
+    let closed = state.hub().close_all(
+        tether_protocol::close::code::INTERNAL_ERROR,
+        "simulated outage",
+    );
+    tracing::info!(closed, "demo: dropped every connection");
+    Json(json!({ "closed": closed })).into_response()
+}
+
+/// `POST /demo/restart[?down_ms=N]` (`--demo` only, else 404): simulates a
+/// crash and restart. New connections are refused for `down_ms` (default
+/// 3000): upgrades get HTTP 503, one already upgraded is closed 1013. Every
+/// connection is closed 1012 and, with the in-memory hub, the history is
+/// lost (new epoch per topic, offsets restart at 1), so recovering clients
+/// get `recovered: false`. With `--broker` the history lives in the broker
+/// and survives, as it would for a real restart of one instance. Answers
+/// `{"closed": N, "down_ms": N}`.
+async fn demo_restart(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    if !state.config().demo {
+        return error(StatusCode::NOT_FOUND, "demo controls need --demo");
+    }
+    let mut down_ms = DEMO_RESTART_DOWN_MS;
+    for (key, value) in form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()) {
+        if key == "down_ms" {
+            match value.parse::<u64>() {
+                Ok(ms) if ms <= DEMO_RESTART_MAX_DOWN_MS => down_ms = ms,
+                _ => {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        &format!("down_ms must be 0..={DEMO_RESTART_MAX_DOWN_MS}"),
+                    )
+                }
+            }
+        }
+    }
+    let hub = state.hub();
+    // Refuse first, so no client gets back in before the close reaches
+    // it; close before the reset, so nothing of the new epoch reaches a
+    // connection being closed (nothing queued after a close is sent).
+    hub.pause(Duration::from_millis(down_ms));
+    let closed = hub.close_all(
+        tether_protocol::close::code::SERVICE_RESTART,
+        "simulated restart",
+    );
+    if !state.has_broker() {
+        hub.reset_history();
+    }
+    tracing::info!(closed, down_ms, "demo: simulated restart");
+    Json(json!({ "closed": closed, "down_ms": down_ms })).into_response()
 }
 
 fn error(status: StatusCode, message: &str) -> Response {

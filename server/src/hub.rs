@@ -14,10 +14,15 @@
 //!   (a short mutex, no await); a full queue disconnects that slow consumer. No lock is ever held
 //!   across a socket write; those happen in each connection's writer task.
 //!
-//! The log is in memory ([`MemoryLog`]). A broker backend (`--broker`, e.g.
-//! Redis streams, where the broker assigns offsets and keeps history) would
-//! replace [`MemoryLog`] and feed [`Hub`]'s fan-out from its subscription;
-//! the registry, the queues and the connection tasks stay as they are.
+//! Each topic's log ([`MemoryLog`]) is either the source of truth (the
+//! in-memory hub: [`Hub::publish`] assigns offsets) or, with a broker
+//! (`--broker`, see [`crate::broker`]), a mirror of the broker's log: the
+//! broker assigns offsets and keeps the history, and this process applies
+//! what its broker subscription delivers ([`Hub::apply`], [`Hub::sync`]) in
+//! offset order. Subscribing, recovery and fan-out work on the mirror under
+//! the same topic lock either way, so the ordering rules above hold in both
+//! modes; the registry, the queues and the connection tasks do not know
+//! which mode runs.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::IpAddr;
@@ -252,11 +257,60 @@ impl Conn {
 }
 
 /// A publication kept for recovery.
-#[derive(Debug)]
-struct Kept {
-    offset: u64,
-    at: Instant,
-    frame: Utf8Bytes,
+#[derive(Debug, Clone)]
+pub struct Kept {
+    /// Its offset.
+    pub offset: u64,
+    /// When it was published (for `--history-ttl`).
+    pub at: Instant,
+    /// The publication frame, serialized.
+    pub frame: Utf8Bytes,
+}
+
+/// A topic's log as the broker has it: what [`Hub::sync`] brings the
+/// mirror to.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// The topic's epoch.
+    pub epoch: String,
+    /// The latest offset (0: nothing published in this epoch).
+    pub offset: u64,
+    /// The kept publications, oldest first (contiguous offsets ending at
+    /// `offset`, or empty).
+    pub history: Vec<Kept>,
+}
+
+/// What [`Hub::apply`] did with a publication from the broker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// Next in order: kept and queued for the subscribers.
+    Delivered,
+    /// Already applied (its offset is not ahead of the mirror's).
+    Duplicate,
+    /// Publications are missing before it (or it starts a new epoch past
+    /// offset 1): nothing was applied; [`Hub::sync`] the topic.
+    Gap,
+}
+
+/// What [`Hub::sync`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Synced {
+    /// The mirror was up to date.
+    Unchanged,
+    /// The mirror was behind; this many publications were applied (and
+    /// queued for the subscribers) from the broker's history.
+    Replayed(u64),
+    /// The mirror could not be brought forward without a gap (a new epoch,
+    /// or the missed publications are no longer kept): it was replaced, and
+    /// the topic's subscribers were closed (1012) so that they resubscribe
+    /// and learn `recovered: false`.
+    Reset {
+        /// Connections closed.
+        closed: usize,
+        /// Publications those connections missed (counted per connection);
+        /// 0 when unknown (a new epoch).
+        lost: u64,
+    },
 }
 
 /// A topic's in-memory log: epoch, latest offset and bounded history.
@@ -264,6 +318,8 @@ struct Kept {
 pub struct MemoryLog {
     epoch: String,
     offset: u64,
+    /// The latest publication, kept even when the history is not.
+    latest: Option<Utf8Bytes>,
     history: VecDeque<Kept>,
     size: usize,
     ttl: Duration,
@@ -281,10 +337,38 @@ enum Recovery {
 }
 
 impl MemoryLog {
+    /// Keeps a publication the broker numbered (the next offset).
+    fn push(&mut self, kept: Kept) {
+        self.offset = kept.offset;
+        self.latest = Some(kept.frame.clone());
+        if self.size > 0 {
+            if self.history.len() == self.size {
+                self.history.pop_front();
+            }
+            self.history.push_back(kept);
+        }
+        self.expire(Instant::now());
+    }
+
+    /// Replaces the log by a broker snapshot.
+    fn reset(&mut self, snapshot: Snapshot) {
+        self.epoch = snapshot.epoch;
+        self.offset = snapshot.offset;
+        self.latest = snapshot
+            .history
+            .last()
+            .filter(|k| k.offset == snapshot.offset)
+            .map(|k| k.frame.clone());
+        let skip = snapshot.history.len().saturating_sub(self.size);
+        self.history = snapshot.history.into_iter().skip(skip).collect();
+        self.expire(Instant::now());
+    }
+
     fn new(size: usize, ttl: Duration) -> Self {
         MemoryLog {
-            epoch: format!("e{:08x}", fastrand::u32(..)),
+            epoch: new_epoch(),
             offset: 0,
+            latest: None,
             history: VecDeque::new(),
             size,
             ttl,
@@ -305,6 +389,7 @@ impl MemoryLog {
         });
         let text = Utf8Bytes::from(frame.encode());
         let now = Instant::now();
+        self.latest = Some(text.clone());
         if self.size > 0 {
             if self.history.len() == self.size {
                 self.history.pop_front();
@@ -361,11 +446,21 @@ impl MemoryLog {
     }
 }
 
+/// A new random epoch (`e` + 8 hex digits).
+pub fn new_epoch() -> String {
+    format!("e{:08x}", fastrand::u32(..))
+}
+
 /// A topic: its description, log and subscribers.
 #[derive(Debug)]
 struct Topic {
     info: TopicInfo,
     state: Mutex<TopicState>,
+    /// Successful subscribe requests (`tether_subscribes_total`).
+    subscribes: AtomicU64,
+    /// The mirror's latest offset (mirror mode only), for subscribers
+    /// whose recovery position is ahead of it.
+    offset: watch::Sender<u64>,
 }
 
 #[derive(Debug)]
@@ -383,6 +478,23 @@ pub enum Refusal {
     TooManyForIp,
     /// The server is shutting down.
     ShuttingDown,
+    /// New connections are refused for a while (`POST /demo/restart`).
+    Paused,
+    /// The broker's logs were never read yet (mirror mode, broker down
+    /// since the start).
+    NotReady,
+}
+
+/// The outcome of [`Hub::subscribe`].
+#[derive(Debug)]
+pub enum Subscribe {
+    /// Subscribed; `subscribed` (and the replay) are queued.
+    Done,
+    /// Not subscribed (mirror mode, when allowed to wait): the recovery
+    /// position is ahead of the mirror, which may just lag behind the
+    /// broker. Wait (bounded) until the watched offset reaches the
+    /// position, then subscribe again without waiting.
+    Ahead(watch::Receiver<u64>),
 }
 
 /// Why a topic operation failed.
@@ -406,6 +518,10 @@ pub struct HubSettings {
     pub history_size: usize,
     /// Age limit of kept publications.
     pub history_ttl: Duration,
+    /// Mirror mode: the logs mirror a broker's ([`Hub::apply`],
+    /// [`Hub::sync`]); [`Hub::publish`] must not be used, and connections
+    /// are refused until [`Hub::set_ready`].
+    pub mirror: bool,
 }
 
 #[derive(Debug, Default)]
@@ -423,6 +539,11 @@ pub struct Hub {
     count: watch::Sender<usize>,
     next_id: AtomicU64,
     shutting_down: AtomicBool,
+    /// Until when new connections are refused (`POST /demo/restart`).
+    paused_until: Mutex<Option<Instant>>,
+    /// Whether connections are accepted (mirror mode: once the broker's
+    /// logs were read).
+    ready: AtomicBool,
     settings: HubSettings,
     metrics: Arc<Metrics>,
 }
@@ -443,6 +564,8 @@ impl Hub {
                     log: MemoryLog::new(settings.history_size, settings.history_ttl),
                     subscribers: HashMap::new(),
                 }),
+                subscribes: AtomicU64::new(0),
+                offset: watch::channel(0).0,
             })
             .collect();
         Hub {
@@ -452,6 +575,8 @@ impl Hub {
             count: watch::channel(0).0,
             next_id: AtomicU64::new(1),
             shutting_down: AtomicBool::new(false),
+            paused_until: Mutex::new(None),
+            ready: AtomicBool::new(!settings.mirror),
             settings,
             metrics: Arc::default(),
         }
@@ -513,6 +638,12 @@ impl Hub {
         if self.shutting_down.load(Ordering::Acquire) {
             return Err(Refusal::ShuttingDown);
         }
+        if self.is_paused() {
+            return Err(Refusal::Paused);
+        }
+        if !self.is_ready() {
+            return Err(Refusal::NotReady);
+        }
         if reg.conns.len() >= self.settings.max_connections {
             return Err(Refusal::TooManyConnections);
         }
@@ -525,6 +656,9 @@ impl Hub {
         }
         reg.conns.insert(conn.id, conn.clone());
         conn.send(Outbound::Text(welcome));
+        self.metrics
+            .connections_accepted
+            .fetch_add(1, Ordering::Relaxed);
         self.count.send_replace(reg.conns.len());
         Ok(reg.conns.len())
     }
@@ -568,15 +702,28 @@ impl Hub {
 
     /// Subscribes `conn` to `topic` and queues `subscribed` followed by the
     /// replay (when recovery succeeds), as one queue item.
+    ///
+    /// In mirror mode with `may_wait`, a recovery position of the current
+    /// epoch ahead of the mirror is not answered (see [`Subscribe::Ahead`]).
     pub fn subscribe(
         &self,
         conn: &Arc<Conn>,
         id: u64,
         topic: &str,
         recover: Option<&Recover>,
-    ) -> Result<(), TopicError> {
+        may_wait: bool,
+    ) -> Result<Subscribe, TopicError> {
         let t = self.topic(topic)?;
         let mut state = lock(&t.state);
+        if let Some(pos) = recover {
+            if self.settings.mirror
+                && may_wait
+                && pos.epoch == state.log.epoch
+                && pos.offset > state.log.offset
+            {
+                return Ok(Subscribe::Ahead(t.offset.subscribe()));
+            }
+        }
         let recovery = state.log.recover(recover, Instant::now());
         let (recovered, missed) = match recovery {
             Recovery::NotAsked => (None, 0),
@@ -597,8 +744,9 @@ impl Hub {
         if conn.send(Outbound::Batch(batch)) {
             state.subscribers.insert(conn.id, conn.clone());
             lock(&conn.subscriptions).insert(topic.to_owned());
+            t.subscribes.fetch_add(1, Ordering::Relaxed);
         }
-        Ok(())
+        Ok(Subscribe::Done)
     }
 
     /// Unsubscribes `conn` from `topic` (fine when it was not subscribed).
@@ -617,19 +765,128 @@ impl Hub {
         event: Option<String>,
         data: Value,
     ) -> Result<(String, u64), TopicError> {
+        debug_assert!(!self.settings.mirror, "the broker assigns offsets");
         let t = self.topic(topic)?;
         let mut state = lock(&t.state);
         let (offset, frame) = state.log.append(topic, event, data);
-        let mut gone = Vec::new();
-        for (id, sub) in &state.subscribers {
-            if !sub.send(Outbound::Text(frame.clone())) {
-                gone.push(*id);
-            }
-        }
-        for id in gone {
-            state.subscribers.remove(&id);
-        }
+        fan_out(&mut state, &frame);
         Ok((state.log.epoch.clone(), offset))
+    }
+
+    /// Mirror mode: applies a publication the broker delivered, in order:
+    /// keeps it and queues it for every subscriber when it is the next
+    /// offset of the mirror's epoch, or the first of a new epoch.
+    pub fn apply(&self, topic: &str, epoch: &str, kept: Kept) -> Result<Applied, TopicError> {
+        let t = self.topic(topic)?;
+        let mut state = lock(&t.state);
+        let log = &mut state.log;
+        if epoch == log.epoch {
+            if kept.offset <= log.offset {
+                return Ok(Applied::Duplicate);
+            }
+            if kept.offset > log.offset + 1 {
+                return Ok(Applied::Gap);
+            }
+        } else if kept.offset == 1 {
+            // The broker lost the history (e.g. it was flushed) while this
+            // process was following it live: nothing was missed, the
+            // subscribers see the new epoch on the next publication.
+            log.reset(Snapshot {
+                epoch: epoch.to_owned(),
+                offset: 0,
+                history: Vec::new(),
+            });
+        } else {
+            return Ok(Applied::Gap);
+        }
+        let frame = kept.frame.clone();
+        let offset = kept.offset;
+        log.push(kept);
+        fan_out(&mut state, &frame);
+        drop(state);
+        t.offset.send_replace(offset);
+        Ok(Applied::Delivered)
+    }
+
+    /// Mirror mode: brings the topic's mirror to the broker's `snapshot`
+    /// (after a broker (re)connection, or a [`Applied::Gap`]). Publications
+    /// the mirror lacks are applied and queued for the subscribers when the
+    /// snapshot still has all of them; otherwise the mirror is replaced and
+    /// the subscribers are closed (see [`Synced::Reset`]).
+    pub fn sync(&self, topic: &str, snapshot: Snapshot) -> Result<Synced, TopicError> {
+        let t = self.topic(topic)?;
+        let mut state = lock(&t.state);
+        let log = &state.log;
+        let outcome = if snapshot.epoch == log.epoch && snapshot.offset == log.offset {
+            Synced::Unchanged
+        } else if snapshot.epoch == log.epoch
+            && snapshot.offset > log.offset
+            && snapshot
+                .history
+                .first()
+                .is_some_and(|k| k.offset <= log.offset + 1)
+        {
+            let from = log.offset;
+            let mut n = 0;
+            for kept in snapshot.history.into_iter().filter(|k| k.offset > from) {
+                let frame = kept.frame.clone();
+                state.log.push(kept);
+                fan_out(&mut state, &frame);
+                n += 1;
+            }
+            Synced::Replayed(n)
+        } else {
+            let lost = if snapshot.epoch == log.epoch {
+                snapshot.offset.saturating_sub(log.offset)
+            } else {
+                0
+            };
+            let subscribers: Vec<Arc<Conn>> = state.subscribers.drain().map(|(_, c)| c).collect();
+            for conn in &subscribers {
+                lock(&conn.subscriptions).remove(topic);
+                conn.send(Outbound::Close(
+                    tether_protocol::close::code::SERVICE_RESTART,
+                    "missed publications that cannot be replayed; resubscribe".into(),
+                ));
+            }
+            state.log.reset(snapshot);
+            let closed = subscribers.len();
+            self.metrics
+                .dropped_broker_gap
+                .fetch_add(lost * closed as u64, Ordering::Relaxed);
+            Synced::Reset { closed, lost }
+        };
+        let offset = state.log.offset;
+        drop(state);
+        t.offset.send_replace(offset);
+        Ok(outcome)
+    }
+
+    /// Whether connections are accepted (always, except in mirror mode
+    /// before the broker's logs were first read).
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// Accepts connections from now on (mirror mode).
+    pub fn set_ready(&self) {
+        self.ready.store(true, Ordering::Release);
+    }
+
+    /// The latest publication frame of a topic, `None` when nothing was
+    /// published in the current epoch.
+    pub fn latest(&self, topic: &str) -> Result<Option<Utf8Bytes>, TopicError> {
+        let t = self.topic(topic)?;
+        let state = lock(&t.state);
+        Ok(state.log.latest.clone())
+    }
+
+    /// Successful subscribe requests per topic, in configuration order.
+    pub fn subscribe_counts(&self) -> Vec<(String, u64)> {
+        self.topics
+            .iter()
+            .map(|t| (t.info.name.clone(), t.subscribes.load(Ordering::Relaxed)))
+            .collect()
     }
 
     /// Subscriber count per topic, in configuration order.
@@ -645,6 +902,45 @@ impl Hub {
         self.shutting_down.load(Ordering::Acquire)
     }
 
+    /// Whether new connections are being refused for a while
+    /// ([`Hub::pause`]).
+    pub fn is_paused(&self) -> bool {
+        let mut until = lock(&self.paused_until);
+        match *until {
+            Some(t) if Instant::now() < t => true,
+            Some(_) => {
+                *until = None;
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// Refuses new connections for `duration` (they are closed 1013, or
+    /// refused with HTTP 503 at the upgrade).
+    pub fn pause(&self, duration: Duration) {
+        *lock(&self.paused_until) = Some(Instant::now() + duration);
+    }
+
+    /// Queues a close frame (no `goaway`) for every registered connection,
+    /// as a crash or a network failure would end them. Returns how many.
+    pub fn close_all(&self, code: u16, reason: &str) -> usize {
+        let reg = lock(&self.registry);
+        for conn in reg.conns.values() {
+            conn.send(Outbound::Close(code, reason.to_owned()));
+        }
+        reg.conns.len()
+    }
+
+    /// Forgets every topic's history: a new epoch per topic, offsets
+    /// restarting at 1 (what an in-memory server's restart loses).
+    pub fn reset_history(&self) {
+        for t in &self.topics {
+            lock(&t.state).log =
+                MemoryLog::new(self.settings.history_size, self.settings.history_ttl);
+        }
+    }
+
     /// Refuses new connections and queues `goaway` then close 1012 for
     /// every registered one.
     pub fn shutdown(&self, goaway: ServerFrame) {
@@ -658,6 +954,20 @@ impl Hub {
                 "server shutting down".into(),
             ));
         }
+    }
+}
+
+/// Queues a publication for every subscriber of a topic (under its lock);
+/// forgets subscribers whose connection is going away.
+fn fan_out(state: &mut TopicState, frame: &Utf8Bytes) {
+    let mut gone = Vec::new();
+    for (id, sub) in &state.subscribers {
+        if !sub.send(Outbound::Text(frame.clone())) {
+            gone.push(*id);
+        }
+    }
+    for id in gone {
+        state.subscribers.remove(&id);
     }
 }
 

@@ -6,11 +6,13 @@
 //! `tether-server` binary is a thin wrapper over the same calls.
 //!
 //! Modules: [`config`] (flags), [`auth`] (tokens), [`hub`] (registry, topic logs, fan-out),
+//! [`broker`] (`--broker`: scale-out over Redis),
 //! [`conn`] (one connection's tasks), [`http`] (routes), [`limit`] (rate
 //! limit), [`metrics`] (counters, Prometheus text), [`demo`] (demo data).
 #![deny(missing_docs)]
 
 pub mod auth;
+pub mod broker;
 pub mod config;
 pub mod conn;
 pub mod demo;
@@ -29,7 +31,8 @@ use tokio::net::{TcpListener, TcpSocket};
 
 pub use config::Config;
 pub use http::app;
-use hub::{Hub, HubSettings};
+use hub::{Hub, HubSettings, TopicError};
+use serde_json::Value;
 
 /// How long a shutdown waits for connections to finish their close.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -41,13 +44,17 @@ pub struct AppState(Arc<Inner>);
 #[derive(Debug)]
 struct Inner {
     config: Config,
-    hub: Hub,
+    hub: Arc<Hub>,
+    broker: Option<broker::Broker>,
     verifier: Option<auth::Verifier>,
     started: Instant,
 }
 
 impl AppState {
-    /// Builds the state: reads the `--topics` file if any and creates the hub.
+    /// Builds the state: reads the `--topics` file if any and creates the
+    /// hub. With `--broker`, also starts following the broker in the
+    /// background (this then needs a tokio runtime); connections are
+    /// refused until the broker's logs were read once.
     pub fn new(config: Config) -> Result<Self, config::ConfigError> {
         let topics = match &config.topics {
             Some(path) => config::load_topics(path)?,
@@ -61,12 +68,26 @@ impl AppState {
                 max_connections_per_ip: config.max_connections_per_ip,
                 history_size: config.history_size,
                 history_ttl: config.history_ttl,
+                mirror: config.broker.is_some(),
             },
         );
+        let hub = Arc::new(hub);
+        let broker = match &config.broker {
+            Some(url) => Some(
+                broker::Broker::start(url, hub.clone(), config.history_size).map_err(|e| {
+                    config::ConfigError::Broker {
+                        url: url.clone(),
+                        message: e.to_string(),
+                    }
+                })?,
+            ),
+            None => None,
+        };
         let verifier = config.token_secret.as_deref().map(auth::Verifier::new);
         Ok(AppState(Arc::new(Inner {
             config,
             hub,
+            broker,
             verifier,
             started: Instant::now(),
         })))
@@ -80,6 +101,42 @@ impl AppState {
     /// The hub.
     pub fn hub(&self) -> &Hub {
         &self.0.hub
+    }
+
+    /// Whether a broker (`--broker`) holds the topic logs.
+    pub fn has_broker(&self) -> bool {
+        self.0.broker.is_some()
+    }
+
+    /// Whether the server is healthy: always without a broker; with one,
+    /// while the broker link is up.
+    pub fn is_healthy(&self) -> bool {
+        self.0.broker.as_ref().is_none_or(|b| b.is_up())
+    }
+
+    /// Publishes on a topic (in memory, or through the broker); returns
+    /// `(epoch, offset)`.
+    pub async fn publish(
+        &self,
+        topic: &str,
+        event: Option<String>,
+        data: Value,
+    ) -> Result<(String, u64), PublishError> {
+        let Some(broker) = &self.0.broker else {
+            return Ok(self.hub().publish(topic, event, data)?);
+        };
+        if self.hub().topic_info(topic).is_none() {
+            return Err(TopicError::Unknown(topic.to_owned()).into());
+        }
+        broker.publish(topic, event, &data).await.map_err(|e| {
+            use std::sync::atomic::Ordering::Relaxed;
+            self.hub()
+                .metrics()
+                .dropped_broker_down
+                .fetch_add(1, Relaxed);
+            tracing::warn!(topic, error = %e, "publish failed: broker unavailable");
+            PublishError::Unavailable(e)
+        })
     }
 
     /// The token check, when `--token-secret` is set.
@@ -124,6 +181,17 @@ impl AppState {
             );
         }
     }
+}
+
+/// Why [`AppState::publish`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// No topic by that name.
+    #[error(transparent)]
+    Topic(#[from] TopicError),
+    /// The broker is unreachable (retry later).
+    #[error(transparent)]
+    Unavailable(broker::BrokerError),
 }
 
 /// Binds a listener with `SO_REUSEADDR`, so a restarted server can take the

@@ -1,7 +1,7 @@
 //! Process-wide counters and their Prometheus text rendering (`GET /metrics`).
 
 use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::hub::Hub;
 
@@ -25,6 +25,19 @@ pub struct Metrics {
     pub refused_connections: AtomicU64,
     /// Upgrades accepted then closed 4401 or 4503 by the token check.
     pub auth_rejections: AtomicU64,
+    /// Connections registered (welcomed).
+    pub connections_accepted: AtomicU64,
+    /// Whether a broker is configured (`--broker`).
+    pub broker_configured: AtomicBool,
+    /// Whether the broker link is up (publish and subscription).
+    pub broker_up: AtomicBool,
+    /// Broker (re)connections that completed.
+    pub broker_connects: AtomicU64,
+    /// Publications refused because the broker was unreachable.
+    pub dropped_broker_down: AtomicU64,
+    /// Publications local subscribers missed that the broker no longer
+    /// kept (counted per subscriber; those connections were closed).
+    pub dropped_broker_gap: AtomicU64,
 }
 
 /// Renders the Prometheus text exposition format.
@@ -50,7 +63,23 @@ pub fn render(hub: &Hub) -> String {
             escape_label(&topic)
         );
     }
+    out.push_str(
+        "# HELP tether_subscribes_total Successful subscribe requests per topic.\n\
+         # TYPE tether_subscribes_total counter\n",
+    );
+    for (topic, n) in hub.subscribe_counts() {
+        let _ = writeln!(
+            out,
+            "tether_subscribes_total{{topic=\"{}\"}} {n}",
+            escape_label(&topic)
+        );
+    }
     let counters = [
+        (
+            "tether_connections_accepted_total",
+            "Connections registered and welcomed.",
+            get(&m.connections_accepted),
+        ),
         (
             "tether_messages_in_total",
             "Frames received from clients.",
@@ -97,6 +126,23 @@ pub fn render(hub: &Hub) -> String {
         get(&m.dropped_slow_consumer),
         get(&m.dropped_rate_limited),
     );
+    if m.broker_configured.load(Ordering::Relaxed) {
+        let _ = writeln!(
+            out,
+            "tether_dropped_total{{reason=\"broker_down\"}} {}\n\
+             tether_dropped_total{{reason=\"broker_gap\"}} {}\n\
+             # HELP tether_broker_up Whether the broker link is up.\n\
+             # TYPE tether_broker_up gauge\n\
+             tether_broker_up {}\n\
+             # HELP tether_broker_connects_total Broker (re)connections that completed.\n\
+             # TYPE tether_broker_connects_total counter\n\
+             tether_broker_connects_total {}",
+            get(&m.dropped_broker_down),
+            get(&m.dropped_broker_gap),
+            u8::from(m.broker_up.load(Ordering::Relaxed)),
+            get(&m.broker_connects),
+        );
+    }
     out
 }
 
