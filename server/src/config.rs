@@ -264,6 +264,16 @@ pub fn load_topics(path: &Path) -> Result<Vec<TopicInfo>, ConfigError> {
     })
 }
 
+/// Whether `name` is a valid topic name: 1 to 64 characters of
+/// `A-Z a-z 0-9 _ - . :`. Keeps names safe in logs, metrics labels and Redis
+/// keys, and error replies short.
+pub fn valid_topic_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.:".contains(&b))
+}
+
 fn parse_topics(text: &str) -> Result<Vec<TopicInfo>, String> {
     let entries: Vec<TopicEntry> = serde_json::from_str(text).map_err(|e| e.to_string())?;
     if entries.is_empty() {
@@ -271,8 +281,11 @@ fn parse_topics(text: &str) -> Result<Vec<TopicInfo>, String> {
     }
     let mut topics: Vec<TopicInfo> = Vec::with_capacity(entries.len());
     for e in entries {
-        if e.name.is_empty() {
-            return Err("a topic has an empty name".into());
+        if !valid_topic_name(&e.name) {
+            let shown: String = e.name.chars().take(64).collect();
+            return Err(format!(
+                "invalid topic name `{shown}`: use 1-64 characters of A-Z a-z 0-9 _ - . :"
+            ));
         }
         if topics.iter().any(|t| t.name == e.name) {
             return Err(format!("topic `{}` is listed twice", e.name));
@@ -289,6 +302,25 @@ fn parse_topics(text: &str) -> Result<Vec<TopicInfo>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn topic_names_are_validated() {
+        for ok in ["miners", "a", "site-1.rack_2:temp", &"x".repeat(64)] {
+            assert!(valid_topic_name(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "has space",
+            "slash/topic",
+            "ünï",
+            "{x}",
+            &"x".repeat(65),
+        ] {
+            assert!(!valid_topic_name(bad), "{bad}");
+        }
+        let err = parse_topics(r#"[{"name":"bad name","description":"","client_publish":false}]"#);
+        assert!(err.is_err_and(|e| e.contains("invalid topic name")));
+    }
 
     #[test]
     fn default_matches_empty_command_line() {

@@ -539,7 +539,12 @@ fn handle_text(state: &AppState, conn: &Arc<Conn>, grant: &Grant, text: &str) ->
     let unknown_topic = |id: u64, topic: &str| ServerFrame::Error {
         id: Some(id),
         code: ErrorCode::UnknownTopic,
-        message: format!("unknown topic `{topic}`"),
+        // Never echo an arbitrary (possibly huge) name back.
+        message: if crate::config::valid_topic_name(topic) {
+            format!("unknown topic `{topic}`")
+        } else {
+            "invalid topic name: use 1-64 characters of A-Z a-z 0-9 _ - . :".to_owned()
+        },
         available_topics: Some(visible_topics(state, grant)),
     };
     let not_granted = |id: u64, topic: &str| {

@@ -94,3 +94,25 @@ async fn three_tabs_of_one_browser_are_independent_connections() {
         assert_eq!(recv(ws).await["data"], json!({"t":2}));
     }
 }
+
+#[tokio::test]
+async fn a_huge_or_odd_topic_name_gets_a_short_error_and_the_connection_stays() {
+    let server = start(config()).await;
+    let (mut ws, _) = connect_welcomed(&server).await;
+    let huge = "x".repeat(60_000);
+    for (id, topic) in [(1, huge.as_str()), (2, "no/such topic"), (3, "nosuch")] {
+        send(&mut ws, json!({"type":"subscribe","id":id,"topic":topic})).await;
+        let err = recv(&mut ws).await;
+        assert_eq!(err["type"], "error", "{err}");
+        assert_eq!(err["code"], "unknown_topic");
+        assert_eq!(err["id"], id);
+        let message = err["message"].as_str().unwrap_or_default();
+        assert!(
+            message.len() < 200,
+            "no echo of the name: {} bytes",
+            message.len()
+        );
+    }
+    let sub = subscribe(&mut ws, 4, "miners").await;
+    assert_eq!(sub["type"], "subscribed");
+}
