@@ -53,9 +53,11 @@ WASM_BINDGEN_TEST_TIMEOUT=120 \
 
 step "test: dashboard demo (Vite + React build, Playwright in Chromium, real tether-server)"
 "$ROOT/scripts/www.sh" build
+build_sdk web "$ROOT/www/plain/pkg"
 PLAYWRIGHT_CORE="$ROOT/tools/node_modules/playwright-core/index.mjs" \
 TETHER_SERVER_BIN="$ROOT/target/debug/tether-server" \
 TETHER_WWW_DIST="$ROOT/www/dist" TETHER_WWW_DIST_DEV="$ROOT/www/dist-dev" \
+TETHER_WWW_PLAIN="$ROOT/www/plain" \
 TETHER_TEST_OUT="$OUT/www" \
   run "dashboard demo tests (screenshots: $OUT/www)" node --test "$ROOT/www/tests/"
 

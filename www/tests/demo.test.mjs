@@ -14,6 +14,7 @@ const { chromium } = await import(process.env.PLAYWRIGHT_CORE ?? "playwright-cor
 const SERVER_BIN = process.env.TETHER_SERVER_BIN ?? "target/debug/tether-server";
 const DIST = process.env.TETHER_WWW_DIST ?? "www/dist";
 const DIST_DEV = process.env.TETHER_WWW_DIST_DEV ?? "www/dist-dev";
+const PLAIN = process.env.TETHER_WWW_PLAIN ?? "www/plain";
 const OUT = process.env.TETHER_TEST_OUT ?? "out/test/www";
 mkdirSync(OUT, { recursive: true });
 
@@ -186,6 +187,22 @@ test("StrictMode (development build): one socket and one subscribe per topic", a
     for (const topic of ["miners", "alerts", "system", "metrics"]) {
       assert.equal(m[`tether_subscribes_total{topic="${topic}"}`], 1, `subscribes to ${topic}`);
     }
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+    await server.kill();
+  }
+});
+
+test("plain page with the web-target build: open and receiving", async () => {
+  const server = new Server(await freePort(), PLAIN);
+  await server.start();
+  const { context, page, problems } = await openPage(server);
+  try {
+    await page.waitForFunction(() => document.getElementById("state").textContent === "open");
+    await page.waitForFunction(() => Number(document.getElementById("offset").textContent) >= 1, null, {
+      timeout: 15_000,
+    });
     assert.deepEqual(problems, []);
   } finally {
     await context.close();
