@@ -145,6 +145,19 @@ pub struct Config {
     )]
     pub shutdown_spread_ms: u64,
 
+    /// Handshakes per second the fleet should absorb when this server's
+    /// clients come back after a shutdown: `goaway.spread_ms` is at least
+    /// connections / N seconds, so 10k clients are spread over 10 s at the
+    /// default instead of all arriving within `--shutdown-spread-ms`.
+    #[arg(
+        long,
+        env = "TETHER_RECONNECT_RATE",
+        default_value_t = 1000,
+        value_parser = clap::value_parser!(u64).range(1..),
+        value_name = "N"
+    )]
+    pub reconnect_rate: u64,
+
     /// `redis://host:port[/db]`: share topics, offsets and history with
     /// every server using the same Redis (scale-out). Without it the hub is
     /// in memory and nothing external is needed.
@@ -173,6 +186,7 @@ impl Default for Config {
             publish_key: None,
             shutdown_retry_after_ms: 1000,
             shutdown_spread_ms: 5000,
+            reconnect_rate: 1000,
             broker: None,
         }
     }

@@ -166,11 +166,17 @@ impl AppState {
     /// gone or after a few seconds.
     pub async fn shutdown(&self) {
         let config = self.config();
-        tracing::info!(connections = self.hub().connection_count(), "shutting down");
+        let connections = self.hub().connection_count();
+        let spread_ms = goaway_spread_ms(
+            config.shutdown_spread_ms,
+            connections,
+            config.reconnect_rate,
+        );
+        tracing::info!(connections, spread_ms, "shutting down");
         self.hub().shutdown(ServerFrame::Goaway {
             reason: GoawayReason::Shutdown,
             retry_after_ms: config.shutdown_retry_after_ms,
-            spread_ms: config.shutdown_spread_ms,
+            spread_ms,
         });
         let mut count = self.hub().watch_connections();
         let drained = tokio::time::timeout(DRAIN_TIMEOUT, count.wait_for(|n| *n == 0)).await;
@@ -181,6 +187,14 @@ impl AppState {
             );
         }
     }
+}
+
+/// The `goaway.spread_ms` for a shutdown: the configured spread, or longer
+/// so that `connections` clients come back at no more than `rate` per second
+/// (the reconnect-storm simulation in BENCHMARKS.md shows why).
+pub fn goaway_spread_ms(configured: u64, connections: usize, rate: u64) -> u64 {
+    let needed = (connections as u64).saturating_mul(1000) / rate.max(1);
+    configured.max(needed)
 }
 
 /// Why [`AppState::publish`] failed.
@@ -231,4 +245,17 @@ pub async fn serve(
 /// Now, RFC 3339 UTC with milliseconds (`2026-11-22T10:00:00.000Z`).
 pub fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+#[cfg(test)]
+mod spread_tests {
+    use super::goaway_spread_ms;
+
+    #[test]
+    fn spread_grows_with_the_connection_count() {
+        assert_eq!(goaway_spread_ms(5000, 100, 1000), 5000);
+        assert_eq!(goaway_spread_ms(5000, 10_000, 1000), 10_000);
+        assert_eq!(goaway_spread_ms(5000, 100_000, 2000), 50_000);
+        assert_eq!(goaway_spread_ms(0, 0, 1), 0);
+    }
 }
