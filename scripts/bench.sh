@@ -3,11 +3,15 @@
 # simulation (storm) and the load generator against the real tether-server
 # (load). Builds the release binaries first. Results (Markdown tables, CSV,
 # PNG charts, server logs) go to out/bench/; the tables are printed too.
-# Takes about 5 minutes on a 2-core machine.
+# Then, when redis-server is installed, the scale-out comparison (1, 2, 3
+# instances over one Redis vs the in-memory hub; results in out/bench/scaleout/).
+# Takes about 7 minutes on a 2-core machine.
 #
 # Extra arguments go to the load generator, e.g.
 #   scripts/bench.sh --sections fanout --fanout 1000
-# Set BENCH_STORM=0 to skip the simulation, BENCH_LOAD=0 to skip the load.
+# Set BENCH_STORM=0 to skip the simulation, BENCH_LOAD=0 to skip the load,
+# BENCH_SCALEOUT=0 to skip the scale-out step; BENCH_SCALEOUT_ARGS adds
+# arguments to that step (e.g. "--scaleout-clients 1000 --scaleout-rate 50").
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 OUT="$ROOT/out/bench"
@@ -33,6 +37,20 @@ if [ "${BENCH_LOAD:-1}" != 0 ]; then
   step "load: RSS, fan-out latency, deliveries/s, handshakes/s (loopback)"
   run "load generator (server logs: $OUT/server-*.log)" "$ROOT/target/release/load" \
     --server-bin "$ROOT/target/release/tether-server" --out "$OUT" "$@"
+fi
+
+if [ "${BENCH_SCALEOUT:-1}" != 0 ]; then
+  step "scale-out: 1, 2, 3 instances over Redis vs the in-memory hub (loopback)"
+  if REDIS_BIN="$(command -v redis-server)"; then
+    # The load generator starts redis-server itself (free loopback port, no
+    # persistence) and kills it, and every server, when it ends.
+    # shellcheck disable=SC2086 # BENCH_SCALEOUT_ARGS: words on purpose
+    run "scale-out (server logs: $OUT/scaleout/server-*.log)" "$ROOT/target/release/load" \
+      --server-bin "$ROOT/target/release/tether-server" --redis-server "$REDIS_BIN" \
+      --out "$OUT/scaleout" --sections scaleout --time-limit-s 240 ${BENCH_SCALEOUT_ARGS:-}
+  else
+    echo "skipped: redis-server not found (Debian: apt-get install redis-server)"
+  fi
 fi
 
 printf '\nbenchmarks done: results in %s\n' "$OUT"

@@ -15,7 +15,13 @@
 //!   subscriber queue overflows; baseline: the bare server, same load;
 //! - `handshakes`: WebSocket connections established per second (TCP
 //!   connect, upgrade, `connection_established`); baselines: plain TCP
-//!   connects per second to an in-process listener, and the bare server.
+//!   connects per second to an in-process listener, and the bare server;
+//! - `scaleout` (not in the default list; needs `redis-server`): fan-out
+//!   latency and deliveries per second with `--scaleout-clients` subscribers
+//!   of one topic spread evenly over 1, 2, 3 instances sharing one Redis
+//!   (`--broker`, a `redis-server` started here on a free loopback port),
+//!   publications at a fixed `--scaleout-rate` through the first instance;
+//!   baseline: the in-memory hub (one instance, no broker), same load.
 //!
 //! Every loop is bounded by a count and a deadline. `--serve-bare` runs the
 //! bare baseline server instead (used by the benchmark itself).
@@ -98,6 +104,22 @@ struct Args {
     /// Connections opening at once.
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
+    /// The Redis server binary (section `scaleout`).
+    #[arg(long, default_value = "redis-server")]
+    redis_server: PathBuf,
+    /// Instance counts over Redis (section `scaleout`; the in-memory hub,
+    /// one instance without a broker, is always run first as the baseline).
+    #[arg(long, value_delimiter = ',', default_value = "1,2,3")]
+    scaleout_instances: Vec<usize>,
+    /// Subscribers of the one topic, spread evenly over the instances.
+    #[arg(long, default_value_t = 3000)]
+    scaleout_clients: usize,
+    /// Publications per second (fixed rate, through the first instance).
+    #[arg(long, default_value_t = 20.0)]
+    scaleout_rate: f64,
+    /// Measured window per configuration, seconds (after a 2 s warm-up).
+    #[arg(long, default_value_t = 10)]
+    scaleout_secs: u64,
     /// Hard limit for the whole run, seconds.
     #[arg(long, default_value_t = 480)]
     time_limit_s: u64,
@@ -180,11 +202,17 @@ impl ServerProc {
     }
 
     fn tether(args: &Args, topics: &Path, log: &Path) -> Res<ServerProc> {
+        ServerProc::tether_with(args, topics, log, &[])
+    }
+
+    /// `tether` with extra flags (e.g. `--broker`).
+    fn tether_with(args: &Args, topics: &Path, log: &Path, extra: &[String]) -> Res<ServerProc> {
         let mut cmd = Command::new(&args.server_bin);
         cmd.args(["--listen", "127.0.0.1:0", "--max-connections", "1000000"])
             .args(["--max-connections-per-ip", "1000000", "--rate-limit", "0"])
             .arg("--topics")
             .arg(topics)
+            .args(extra)
             .env("RUST_LOG", "warn");
         ServerProc::start(&mut cmd, log)
             .map_err(|e| format!("starting {}: {e}", args.server_bin.display()).into())
@@ -213,6 +241,105 @@ impl Drop for ServerProc {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A `redis-server` child process on a free loopback port, without
+/// persistence; killed on drop.
+struct RedisProc {
+    child: Child,
+    port: u16,
+}
+
+impl RedisProc {
+    fn start(bin: &Path, log: &Path) -> Res<RedisProc> {
+        // A free port: bind port 0, read it, release it.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let log = std::fs::File::create(log)?;
+        let child = Command::new(bin)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .args(["--protected-mode", "yes"])
+            .stdout(Stdio::from(log.try_clone()?))
+            .stderr(Stdio::from(log))
+            .stdin(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("starting {}: {e}", bin.display()))?;
+        let redis = RedisProc { child, port };
+        // Ready when it answers PING (at most 10 s).
+        let start = Instant::now();
+        loop {
+            if redis_ping(port).is_ok() {
+                return Ok(redis);
+            }
+            if start.elapsed() > Duration::from_secs(10) {
+                return Err(format!("redis-server on port {port} not ready within 10 s").into());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
+fn redis_ping(port: u16) -> Res<()> {
+    use std::io::{Read, Write};
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(500))?;
+    s.set_read_timeout(Some(Duration::from_millis(500)))?;
+    s.write_all(b"PING\r\n")?;
+    let mut buf = [0u8; 16];
+    let n = s.read(&mut buf)?;
+    if buf[..n].starts_with(b"+PONG") {
+        Ok(())
+    } else {
+        Err("no PONG".into())
+    }
+}
+
+impl Drop for RedisProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `GET path` on a fresh connection (`Connection: close`), at most 5 s:
+/// the status and the body.
+async fn http_get(addr: SocketAddr, path: &str) -> Res<(u16, String)> {
+    let get = async {
+        let mut s = TcpStream::connect(addr).await?;
+        let req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+        s.write_all(req.as_bytes()).await?;
+        let mut text = String::new();
+        s.read_to_string(&mut text).await?;
+        let status = text
+            .split(' ')
+            .nth(1)
+            .and_then(|v| v.parse().ok())
+            .ok_or("bad status line")?;
+        let body = text
+            .split_once("\r\n\r\n")
+            .map_or("", |(_, b)| b)
+            .to_owned();
+        Res::Ok((status, body))
+    };
+    timeout(Duration::from_secs(5), get)
+        .await
+        .map_err(|_| "GET timed out")?
+}
+
+/// `tether_messages_out_total` of a server (`GET /metrics`).
+async fn messages_out(addr: SocketAddr) -> Res<u64> {
+    let (_, body) = http_get(addr, "/metrics").await?;
+    body.lines()
+        .find_map(|l| l.strip_prefix("tether_messages_out_total "))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .map(|v| v as u64)
+        .ok_or_else(|| "no tether_messages_out_total in /metrics".into())
 }
 
 /// `"name":"value"` of a JSON text (plain values only).
@@ -1079,6 +1206,264 @@ async fn handshakes(ctx: &mut Ctx) -> Res<()> {
     Ok(())
 }
 
+/// One configuration of the `scaleout` section.
+struct ScaleRun {
+    pubs_per_s: f64,
+    deliveries_per_s: f64,
+    metrics_out_per_s: f64,
+    p50: f64,
+    p99: f64,
+    max: f64,
+    p99_publishing: f64,
+    p99_others: f64,
+    got: u64,
+    expected: u64,
+    lost: usize,
+}
+
+/// `n` instances (over a fresh Redis when `redis`, else one in-memory
+/// hub), `--scaleout-clients` subscribers of `bench` spread over them,
+/// publications at `--scaleout-rate` through the first: a 2 s warm-up
+/// (round 0), then the measured window (round 1).
+async fn scaleout_run(ctx: &Ctx, n: usize, redis: bool) -> Res<ScaleRun> {
+    let a = &ctx.args;
+    let tag = if redis {
+        format!("redis{n}")
+    } else {
+        "memory".to_owned()
+    };
+    let redis_proc = if redis {
+        Some(RedisProc::start(
+            &a.redis_server,
+            &ctx.log(&format!("scaleout-{tag}-redis")),
+        )?)
+    } else {
+        None
+    };
+    let extra: Vec<String> = redis_proc
+        .as_ref()
+        .map(|r| vec!["--broker".to_owned(), r.url()])
+        .unwrap_or_default();
+    let mut servers = Vec::new();
+    for i in 0..n.max(1) {
+        let log = ctx.log(&format!("scaleout-{tag}-{i}"));
+        servers.push(ServerProc::tether_with(a, &ctx.topics_file, &log, &extra)?);
+    }
+    // Every instance healthy (its broker link up), at most 20 s.
+    for s in &servers {
+        let start = Instant::now();
+        while !matches!(http_get(s.addr, "/healthz").await, Ok((200, _))) {
+            if start.elapsed() > Duration::from_secs(20) {
+                return Err(format!("{} not healthy within 20 s", s.addr).into());
+            }
+            sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let m = a.scaleout_clients;
+    let per: Vec<usize> = (0..servers.len())
+        .map(|i| m / servers.len() + usize::from(i < m % servers.len()))
+        .collect();
+    let clients: Vec<Clients> = servers
+        .iter()
+        .zip(&per)
+        .map(|(s, &k)| {
+            Clients::spawn(
+                s.addr,
+                k,
+                a.concurrency,
+                |_| vec!["bench".to_owned()],
+                Role::Latency,
+            )
+        })
+        .collect();
+    for c in &clients {
+        c.wait_ready(Duration::from_secs(120)).await?;
+    }
+    sleep(Duration::from_millis(500)).await;
+    let received = |cs: &[Clients]| cs.iter().map(|c| c.received.load(Relaxed)).sum::<u64>();
+    let mut publisher = Publisher::connect(servers[0].addr).await?;
+    let rate = a.scaleout_rate.clamp(0.1, 10_000.0);
+    let gap = Duration::from_secs_f64(1.0 / rate);
+    let warm = (2.0 * rate).ceil() as usize;
+    let measured = ((a.scaleout_secs.max(1) as f64) * rate).ceil() as usize;
+    let start = tokio::time::Instant::now();
+    let (mut d0, mut o0, mut t0) = (0, 0, Instant::now());
+    for k in 0..warm + measured {
+        if k == warm {
+            d0 = received(&clients);
+            o0 = 0;
+            for s in &servers {
+                o0 += messages_out(s.addr).await?;
+            }
+            t0 = Instant::now();
+        }
+        if k % 64 == 0 {
+            ctx.check_time()?;
+        }
+        // Fixed schedule: publication k at start + k * gap (a late one is
+        // sent at once, so the achieved rate is reported, not assumed).
+        tokio::time::sleep_until(start + gap * k as u32).await;
+        let round = usize::from(k >= warm);
+        let body = format!(
+            r#"{{"topic":"bench","event":"bench","data":{{"r":{round},"sent_at":{}}}}}"#,
+            now_us()
+        );
+        let status = publisher.post(&body).await?;
+        if status != 200 {
+            return Err(format!("POST /publish answered {status}").into());
+        }
+    }
+    let dt = t0.elapsed().as_secs_f64();
+    let d1 = received(&clients);
+    let mut o1 = 0;
+    for s in &servers {
+        o1 += messages_out(s.addr).await?;
+    }
+    // Drain: every frame in, at most 10 s.
+    let want = (m * (warm + measured)) as u64;
+    let drain = Instant::now();
+    while received(&clients) < want && drain.elapsed() < Duration::from_secs(10) {
+        sleep(Duration::from_millis(5)).await;
+    }
+    let lost = clients.iter().map(|c| c.dropped.load(Relaxed)).sum();
+    let mut all = Vec::new();
+    let mut first = Vec::new();
+    let mut others = Vec::new();
+    for (i, c) in clients.into_iter().enumerate() {
+        let v: Vec<f64> = c
+            .finish()
+            .await
+            .into_iter()
+            .filter(|(r, _)| *r == 1)
+            .map(|(_, us)| f64::from(us) / 1000.0)
+            .collect();
+        all.extend_from_slice(&v);
+        if i == 0 {
+            first = v;
+        } else {
+            others.extend(v);
+        }
+    }
+    for v in [&mut all, &mut first, &mut others] {
+        v.sort_by(f64::total_cmp);
+    }
+    drop(servers);
+    drop(redis_proc);
+    Ok(ScaleRun {
+        pubs_per_s: measured as f64 / dt,
+        deliveries_per_s: (d1 - d0) as f64 / dt,
+        metrics_out_per_s: o1.saturating_sub(o0) as f64 / dt,
+        p50: quantile(&all, 0.5),
+        p99: quantile(&all, 0.99),
+        max: quantile(&all, 1.0),
+        p99_publishing: quantile(&first, 0.99),
+        p99_others: quantile(&others, 0.99),
+        got: all.len() as u64,
+        expected: (m * measured) as u64,
+        lost,
+    })
+}
+
+async fn scaleout(ctx: &mut Ctx) -> Res<()> {
+    let a = ctx.args.clone();
+    let mut configs = vec![(0usize, false)];
+    configs.extend(
+        a.scaleout_instances
+            .iter()
+            .filter(|&&n| n >= 1)
+            .map(|&n| (n, true)),
+    );
+    let mut rows = Vec::new();
+    for (n, redis) in configs {
+        ctx.check_time()?;
+        let t = Instant::now();
+        let r = scaleout_run(ctx, n.max(1), redis).await?;
+        eprintln!(
+            "  scaleout {}: {:.1} s",
+            if redis {
+                format!("redis x{n}")
+            } else {
+                "in-memory".to_owned()
+            },
+            t.elapsed().as_secs_f64()
+        );
+        rows.push((n, redis, r));
+    }
+    let (b_deliv, b_p50, b_p99) = (
+        rows[0].2.deliveries_per_s.max(1e-9),
+        rows[0].2.p50.max(1e-9),
+        rows[0].2.p99.max(1e-9),
+    );
+    let mut t = Table::new(&[
+        "configuration",
+        "publications/s",
+        "deliveries/s",
+        "tether_messages_out/s",
+        "deliveries / in-memory",
+        "p50 (ms)",
+        "p99 (ms)",
+        "max (ms)",
+        "p50 / in-memory",
+        "p99 / in-memory",
+        "p99 publishing / other instances (ms)",
+        "received / expected",
+        "connections lost",
+    ]);
+    for (n, redis, r) in &rows {
+        let name = if *redis {
+            format!("Redis, {n} instance{}", if *n == 1 { "" } else { "s" })
+        } else {
+            "in-memory hub (baseline)".to_owned()
+        };
+        t.row(vec![
+            name,
+            format!("{:.1}", r.pubs_per_s),
+            format!("{:.0}", r.deliveries_per_s),
+            format!("{:.0}", r.metrics_out_per_s),
+            format!("{:.2}", r.deliveries_per_s / b_deliv),
+            format!("{:.2}", r.p50),
+            format!("{:.2}", r.p99),
+            format!("{:.2}", r.max),
+            format!("{:.2}", r.p50 / b_p50),
+            format!("{:.2}", r.p99 / b_p99),
+            if *n > 1 {
+                format!("{:.2} / {:.2}", r.p99_publishing, r.p99_others)
+            } else {
+                "-".to_owned()
+            },
+            format!("{}/{}", r.got, r.expected),
+            r.lost.to_string(),
+        ]);
+        let key = if *redis {
+            format!("redis{n}")
+        } else {
+            "memory".to_owned()
+        };
+        ctx.metric(
+            "scaleout",
+            &format!("deliveries_per_s_{key}"),
+            r.deliveries_per_s,
+        );
+        ctx.metric("scaleout", &format!("p50_ms_{key}"), r.p50);
+        ctx.metric("scaleout", &format!("p99_ms_{key}"), r.p99);
+    }
+    ctx.section(
+        "Scale-out over Redis",
+        &format!(
+            "{} subscribers of one topic spread evenly over the instances (all sharing one \
+             `redis-server --save \"\" --appendonly no` on loopback, `--broker`), `POST \
+             /publish` at a fixed {:.0}/s through the first instance with `sent_at` µs in \
+             `data`; latency = receipt - `sent_at` over every frame of a {} s window after \
+             a 2 s warm-up; deliveries/s = frames received in the window / window \
+             (tether_messages_out/s: the growth of the instances' counter, same window). \
+             Baseline: the in-memory hub (one instance, no broker), same load.",
+            a.scaleout_clients, a.scaleout_rate, a.scaleout_secs
+        ),
+        &t,
+    );
+    Ok(())
+}
+
 fn write_topics(path: &Path, k: usize) -> Res<()> {
     let mut v = vec![
         serde_json::json!({"name": "bench", "description": "fan-out", "client_publish": false}),
@@ -1116,7 +1501,8 @@ fn main() -> Res<()> {
     );
     let need = args
         .idle
-        .max(args.fanout.iter().copied().max().unwrap_or(0)) as u64
+        .max(args.fanout.iter().copied().max().unwrap_or(0))
+        .max(args.scaleout_clients) as u64
         + 100;
     if nofile < need {
         return Err(
@@ -1139,6 +1525,7 @@ fn main() -> Res<()> {
                 "fanout" => fanout(&mut ctx).await?,
                 "deliveries" => deliveries(&mut ctx).await?,
                 "handshakes" => handshakes(&mut ctx).await?,
+                "scaleout" => scaleout(&mut ctx).await?,
                 other => return Err(format!("unknown section {other:?}").into()),
             }
             eprintln!("  section {s}: {:.1} s", t.elapsed().as_secs_f64());
