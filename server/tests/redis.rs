@@ -137,6 +137,24 @@ async fn metric(addr: SocketAddr, name: &str) -> u64 {
         .unwrap_or_else(|| panic!("no `{name}` in:\n{text}"))
 }
 
+/// Waits until the instance's mirror holds `offset` of `topic`: a 200 of
+/// `POST /publish` means Redis has it; instances see it asynchronously.
+async fn wait_latest(addr: SocketAddr, topic: &str, offset: u64) {
+    let deadline = Instant::now() + WAIT;
+    let path = format!("/topics/{topic}/latest");
+    loop {
+        let (status, body) = http(addr, "GET", &path, &[], "").await;
+        if status == 200 && serde_json::from_str::<Value>(&body).unwrap()["offset"] == offset {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{addr} never saw {topic} offset {offset}"
+        );
+        tokio::time::sleep(POLL).await;
+    }
+}
+
 /// Stops a server gracefully and waits for it to end.
 async fn stop(mut server: TestServer) {
     server.stop();
@@ -229,6 +247,7 @@ async fn recovery_works_on_another_instance() {
     for n in 4..=6 {
         publish(c.addr, json!({"topic":"miners","data":n})).await;
     }
+    wait_latest(b.addr, "miners", 6).await;
     let (mut ws, _) = connect_welcomed(&b).await;
     let sub = subscribe_recover(&mut ws, 1, "miners", &epoch, 3).await;
     assert_eq!(
@@ -400,6 +419,7 @@ async fn redis_down_keeps_clients_and_answers_503_then_recovers() {
     assert_eq!(status, 200);
     assert_eq!(after["offset"], 1);
     assert_ne!(after["epoch"], epoch);
+    wait_latest(a.addr, "alerts", 1).await;
     let (mut ws, _) = connect_welcomed(&a).await;
     let sub = subscribe_recover(&mut ws, 1, "alerts", &epoch, 1).await;
     assert_eq!(sub["recovered"], false, "{sub}");
