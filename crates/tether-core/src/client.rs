@@ -250,6 +250,16 @@ pub enum Inbound<'a> {
         /// The offset within the epoch.
         offset: u64,
     },
+    /// A `publication` the shell matched to a topic and epoch without
+    /// copying them: its topic and epoch are those [`Client::cursor`] gave
+    /// with `cursor`. Same outcome as the full [`Inbound::Publication`], or
+    /// [`Verdict::Stale`] when the cursor is no longer current.
+    Next {
+        /// The cursor of the topic's epoch, from [`Client::cursor`].
+        cursor: Cursor,
+        /// The offset within the epoch.
+        offset: u64,
+    },
     /// `pong` (raw mode: a frame of the raw pong type, with `id: None`).
     Pong {
         /// The ping id it answers.
@@ -299,7 +309,19 @@ pub enum Verdict {
     Resolve(RequestKey),
     /// An `error` reply to this request: reject its promise with it.
     Reject(RequestKey),
+    /// An [`Inbound::Next`] whose cursor is no longer current (the topic
+    /// moved to another epoch, resubscribed, or is gone): nothing was done;
+    /// classify the frame in full as [`Inbound::Publication`].
+    Stale,
 }
+
+/// Names one subscription's position in one epoch, so a shell can match an
+/// inbound publication with a string compare on its side and hand the core
+/// only numbers ([`Inbound::Next`]). A fresh cursor is drawn every time the
+/// subscription's epoch is set (each `subscribed`, each new epoch); read it
+/// with [`Client::cursor`] after a frame of the topic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cursor(pub u32);
 
 /// What a closed link asks for next.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -321,6 +343,8 @@ struct Sub {
     recover: bool,
     /// The last publication seen (or the offset of `subscribed`).
     pos: Option<Position>,
+    /// Names `pos`'s epoch; drawn anew whenever `pos` is replaced.
+    cursor: Cursor,
     /// Id of the subscribe in flight on the current link.
     req: Option<u64>,
     /// Whether that subscribe carried a recover position.
@@ -417,6 +441,8 @@ pub struct Client {
     last_socket: u64,
     link: Option<Link>,
     subs: Vec<Sub>,
+    /// The last [`Cursor`] drawn.
+    last_cursor: u32,
     queue: Vec<Outgoing>,
     queue_bytes: usize,
     requests: Vec<Pending>,
@@ -454,6 +480,7 @@ impl Client {
             last_socket: 0,
             link: None,
             subs: Vec::new(),
+            last_cursor: 0,
             queue: Vec::new(),
             queue_bytes: 0,
             requests: Vec::new(),
@@ -559,6 +586,7 @@ impl Client {
                     state: SubState::Pending,
                     recover,
                     pos: None,
+                    cursor: Cursor(0),
                     req: None,
                     asked_recovery: false,
                 });
@@ -795,6 +823,7 @@ impl Client {
                 epoch,
                 offset,
             } => self.on_publication(topic, epoch, offset),
+            Inbound::Next { cursor, offset } => self.on_next(cursor, offset),
             Inbound::Pong { id } => {
                 if let Some((sent_id, at)) = link.ping_sent {
                     if sent_id == id {
@@ -940,6 +969,16 @@ impl Client {
     /// The current state (`Tether.state`).
     pub fn state(&self) -> State {
         self.status.state
+    }
+
+    /// `topic`'s current [`Cursor`] and the epoch it stands for, once the
+    /// subscription has a position (after `subscribed` or a publication).
+    /// The shell reads it after each frame of the topic it classified in
+    /// full, to match the next ones itself ([`Inbound::Next`]).
+    pub fn cursor(&self, topic: &str) -> Option<(Cursor, &str)> {
+        let sub = self.subs.iter().find(|s| s.topic == topic)?;
+        let pos = sub.pos.as_ref()?;
+        Some((sub.cursor, &pos.epoch))
     }
 
     /// The wire state of `topic`'s subscription, `None` if there is none
@@ -1294,6 +1333,8 @@ impl Client {
             return;
         };
         sub.req = None;
+        self.last_cursor = self.last_cursor.wrapping_add(1);
+        sub.cursor = Cursor(self.last_cursor);
         // No recovery asked: report none, whatever the server says.
         let recovered = if sub.asked_recovery { recovered } else { None };
         let missed = if recovered == Some(true) { missed } else { 0 };
@@ -1332,9 +1373,23 @@ impl Client {
                 sub.pos = Some(Position {
                     epoch: epoch.to_owned(),
                     offset,
-                })
+                });
+                self.last_cursor = self.last_cursor.wrapping_add(1);
+                sub.cursor = Cursor(self.last_cursor);
             }
         }
+        Verdict::Deliver
+    }
+
+    fn on_next(&mut self, cursor: Cursor, offset: u64) -> Verdict {
+        let sub = self.subs.iter_mut().find(|s| s.cursor == cursor);
+        let Some((sub, pos)) = sub.and_then(|s| Some((s.state, s.pos.as_mut()?))) else {
+            return Verdict::Stale;
+        };
+        if sub == SubState::Failed || offset <= pos.offset {
+            return Verdict::Drop;
+        }
+        pos.offset = offset;
         Verdict::Deliver
     }
 

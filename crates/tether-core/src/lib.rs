@@ -28,8 +28,8 @@ mod client;
 mod config;
 
 pub use client::{
-    Action, Client, CloseInfo, Event, Inbound, RequestError, RequestKey, State, Status, SubState,
-    Verdict,
+    Action, Client, CloseInfo, Cursor, Event, Inbound, RequestError, RequestKey, State, Status,
+    SubState, Verdict,
 };
 pub use config::{
     Backoff, Config, Heartbeat, Jitter, Mode, QueueLimits, DEFAULT_HEARTBEAT_INTERVAL_MS,

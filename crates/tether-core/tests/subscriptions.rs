@@ -4,7 +4,7 @@
 mod harness;
 
 use harness::{config, id_of, is_type, Shell};
-use tether_core::{Event, Inbound, State, SubState, Verdict};
+use tether_core::{Cursor, Event, Inbound, State, SubState, Verdict};
 
 fn open(s: &mut Shell) {
     s.connect();
@@ -208,6 +208,68 @@ fn duplicate_publications_are_dropped() {
     assert_eq!(publication(&mut s, "m", "e2", 1), Verdict::Drop);
     // Topics nobody subscribed to are not delivered.
     assert_eq!(publication(&mut s, "other", "e1", 1), Verdict::Drop);
+}
+
+fn next(s: &mut Shell, cursor: Cursor, offset: u64) -> Verdict {
+    s.frame(Inbound::Next { cursor, offset })
+}
+
+/// The shell's fast path: a publication matched by cursor has the outcome of
+/// the full one, and a cursor that no longer names the topic's epoch is
+/// refused as `Stale` without changing anything.
+#[test]
+fn publications_matched_by_cursor_behave_like_full_ones_until_stale() {
+    let mut s = Shell::new(config());
+    s.c.subscribe(s.t(), "m", true);
+    s.c.subscribe(s.t(), "n", true);
+    assert_eq!(s.c.cursor("m"), None, "no position yet");
+    open(&mut s);
+    ack_all(&mut s, "e1", 0);
+    let (m1, epoch) = s.c.cursor("m").unwrap();
+    assert_eq!(epoch, "e1");
+    let (n1, _) = s.c.cursor("n").unwrap();
+    assert_ne!(m1, n1);
+    assert_eq!(next(&mut s, m1, 1), Verdict::Deliver);
+    assert_eq!(next(&mut s, m1, 2), Verdict::Deliver);
+    assert_eq!(next(&mut s, m1, 2), Verdict::Drop);
+    assert_eq!(
+        publication(&mut s, "m", "e1", 2),
+        Verdict::Drop,
+        "one position"
+    );
+    assert_eq!(publication(&mut s, "m", "e1", 3), Verdict::Deliver);
+    assert_eq!(next(&mut s, m1, 3), Verdict::Drop);
+    assert_eq!(s.c.cursor("m").unwrap().0, m1, "same epoch, same cursor");
+    assert_eq!(next(&mut s, n1, 1), Verdict::Deliver, "topics apart");
+
+    // A new epoch: the old cursor is stale and its offsets mean nothing.
+    assert_eq!(publication(&mut s, "m", "e2", 1), Verdict::Deliver);
+    assert_eq!(next(&mut s, m1, 9), Verdict::Stale);
+    let (m2, epoch) = s.c.cursor("m").unwrap();
+    assert_eq!((epoch, m2 != m1), ("e2", true));
+    assert_eq!(next(&mut s, m2, 1), Verdict::Drop);
+    assert_eq!(next(&mut s, m2, 2), Verdict::Deliver);
+
+    // A new connection: every `subscribed` draws a new cursor, and the
+    // recovery position is where the fast path left it.
+    s.server_close(1006, "");
+    s.take_sent();
+    s.until_open_action(60_000);
+    s.establish();
+    let sent = s.sent_on(s.sock());
+    let m = r#"{"type":"subscribe","id":1,"topic":"m","recover":{"epoch":"e2","offset":2}}"#;
+    let n = r#"{"type":"subscribe","id":2,"topic":"n","recover":{"epoch":"e1","offset":1}}"#;
+    assert_eq!(sent, [m, n]);
+    ack_all(&mut s, "e2", 2);
+    assert_eq!(next(&mut s, m2, 3), Verdict::Stale);
+    let (m3, _) = s.c.cursor("m").unwrap();
+    assert_eq!(next(&mut s, m3, 3), Verdict::Deliver);
+
+    // Gone: stale, and never delivered.
+    s.c.unsubscribe(s.t(), "m");
+    s.pump();
+    assert_eq!(next(&mut s, m3, 4), Verdict::Stale);
+    assert_eq!(s.c.cursor("m"), None);
 }
 
 #[test]
