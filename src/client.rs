@@ -5,6 +5,7 @@
 //! application code (listeners may call back into the client). Work is
 //! collected under a short borrow, the borrow is released, then JS runs.
 
+use crate::inbox::Inbox;
 use crate::js::{self, call_listener, describe, get, object, type_error};
 use crate::options::{self, Options};
 use crate::socket::Socket;
@@ -17,11 +18,11 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 use js_sys::{Function, Promise};
 use tether_core::{
-    Action, Client, Event, Inbound, RequestKey, SocketId, Status, Timestamp, Verdict,
+    Action, Client, Cursor, Event, Inbound, RequestKey, SocketId, Status, Timestamp, Verdict,
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{CloseEvent, MessageEvent};
+use web_sys::CloseEvent;
 
 /// `request()`'s default `timeoutMs`.
 const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 10_000;
@@ -54,14 +55,21 @@ pub struct Inner {
     /// with `===`, so inbound `type`s are never copied into wasm.
     type_listeners: Vec<(u32, JsValue, Function)>,
     pub topics: Vec<Topic>,
+    /// The JS half of the receive path; holds the topics' callbacks.
+    pub inbox: Inbox,
     /// Pending `request()` promises: key, resolve, reject.
     requests: Vec<(RequestKey, Function, Function)>,
     /// The one Rust closure of the client: every JS callback (socket and
     /// page events, the timer, listener removers, the token promise) is this
     /// function bound to a tag (see [`Route`]), so nothing costs a closure
     /// each. It holds a `Weak`; dropped last, with the client.
-    callback: Closure<dyn FnMut(JsValue, JsValue)>,
+    callback: Closure<RouteFn>,
 }
+
+/// The client's callback: `(tag, arg, cursor, offset) -> verdict`. Bound
+/// callbacks pass `(tag, event)`; the inbox adds the numbers of
+/// [`Route::Next`] and reads its verdict (see [`next_verdict`]).
+type RouteFn = dyn FnMut(f64, JsValue, f64, f64) -> u32;
 
 impl Inner {
     /// A fresh listener id.
@@ -78,9 +86,21 @@ impl Inner {
     /// The client's callback bound to `route` and `id` (a socket or listener
     /// id): calling it with `arg` runs [`route`] with them.
     pub fn bound(&self, route: Route, id: u64) -> Function {
-        let callback: &Function = self.callback.as_ref().unchecked_ref();
-        let tag = (id << ROUTE_BITS) | route as u64;
-        js::bind(callback, tag as f64)
+        js::bind(self.callback.as_ref().unchecked_ref(), tag(route, id))
+    }
+
+    /// `onmessage` for socket `id`: the inbox, with the socket's tags.
+    pub fn message_handler(&self, id: u64) -> Function {
+        let next = tag(Route::Next, id);
+        self.inbox.handler(tag(Route::Message, id), next)
+    }
+
+    /// Tells the inbox the core's cursor for `topic` after a frame of it
+    /// went through the full path.
+    fn sync_cursor(&self, topic: &str) {
+        if let Some((Cursor(cursor), epoch)) = self.core.cursor(topic) {
+            self.inbox.sync(topic, cursor, epoch);
+        }
     }
 
     fn remove_listener(&mut self, id: u32) {
@@ -106,8 +126,10 @@ pub enum Route {
     TokenErr,
     /// Socket `open` (id: the socket), and so on.
     Open,
-    /// Socket `message`.
+    /// Socket `message`, parsed by the inbox (id: the socket).
     Message,
+    /// A publication the inbox matched to a topic's cursor (id: the socket).
+    Next,
     /// Socket `close`.
     Close,
     /// Socket `error`.
@@ -125,10 +147,26 @@ pub enum Route {
 /// Tag bits taken by the [`Route`]; the id is above them.
 const ROUTE_BITS: u32 = 4;
 
+/// The tag of `route` for socket or listener `id`.
+fn tag(route: Route, id: u64) -> f64 {
+    ((id << ROUTE_BITS) | route as u64) as f64
+}
+
+/// [`Route::Next`]'s answer to the inbox (see `inbox.js`).
+fn next_verdict(verdict: Verdict) -> u32 {
+    match verdict {
+        Verdict::Deliver => 1,
+        Verdict::Stale => 2,
+        _ => 0,
+    }
+}
+
 /// Every JS callback of a client lands here: `tag` says what happened (and
-/// to which socket or listener), `arg` is the event or value.
-fn route(weak: &Weak<Shared>, tag: JsValue, arg: JsValue) {
-    let tag = tag.as_f64().unwrap_or(-1.0) as u64;
+/// to which socket or listener), `arg` is the event or value; `cursor` and
+/// `offset` are [`Route::Next`]'s. Returns [`Route::Next`]'s verdict (0
+/// otherwise).
+fn route(weak: &Weak<Shared>, tag: f64, arg: JsValue, cursor: f64, offset: f64) -> u32 {
+    let tag = tag as u64;
     let id = tag >> ROUTE_BITS;
     let socket = SocketId(id);
     const TIMER: u64 = Route::Timer as u64;
@@ -137,6 +175,7 @@ fn route(weak: &Weak<Shared>, tag: JsValue, arg: JsValue) {
     const TOKEN_ERR: u64 = Route::TokenErr as u64;
     const OPEN: u64 = Route::Open as u64;
     const MESSAGE: u64 = Route::Message as u64;
+    const NEXT: u64 = Route::Next as u64;
     const CLOSE: u64 = Route::Close as u64;
     const ERROR: u64 = Route::Error as u64;
     const ONLINE: u64 = Route::Online as u64;
@@ -158,7 +197,19 @@ fn route(weak: &Weak<Shared>, tag: JsValue, arg: JsValue) {
         }
         TOKEN_OK | TOKEN_ERR => token_settled(weak, socket, kind == TOKEN_OK, arg),
         OPEN => with(weak, |s, now| s.core.handle_socket_open(now, socket)),
-        MESSAGE => on_message(weak, socket, arg.unchecked_into::<MessageEvent>().data()),
+        MESSAGE => on_message(weak, socket, arg),
+        NEXT => {
+            // The inbox checked both: a u32 cursor, a safe integer offset.
+            let inbound = Inbound::Next {
+                cursor: Cursor(cursor as u32),
+                offset: offset as u64,
+            };
+            let mut verdict = Verdict::Stale;
+            with(weak, |s, now| {
+                verdict = s.core.handle_frame(now, socket, inbound)
+            });
+            return next_verdict(verdict);
+        }
         CLOSE => {
             let e: CloseEvent = arg.unchecked_into();
             let reason = e.reason();
@@ -177,6 +228,7 @@ fn route(weak: &Weak<Shared>, tag: JsValue, arg: JsValue) {
         VISIBILITY if window::is_visible() => with(weak, |s, now| s.core.handle_visible(now)),
         _ => {}
     }
+    0
 }
 
 /// Runs `f` on the client behind `weak` with the current time, then performs
@@ -188,29 +240,25 @@ pub fn with(weak: &Weak<Shared>, f: impl FnOnce(&mut Inner, Timestamp)) {
     }
 }
 
-/// The receive path, run once per inbound frame: parse in JS, classify by
-/// `type`, let the core judge it, hand it to the app's callbacks.
-pub fn on_message(weak: &Weak<Shared>, socket: SocketId, data: JsValue) {
+/// The full receive path, for every inbound frame the inbox did not match
+/// by cursor (it parsed it already): classify by `type`, let the core judge
+/// it, hand it to the app's callbacks.
+pub fn on_message(weak: &Weak<Shared>, socket: SocketId, frame: JsValue) {
     let Some(rc) = weak.upgrade() else { return };
-    // Text that is not JSON is still an application message: the string.
-    let frame = if data.is_string() {
-        js::json_parse(&data).unwrap_or(data)
-    } else {
-        data
-    };
     let delivery = {
         let mut guard = rc.borrow_mut();
         let inner = &mut *guard;
         let ty = get(&frame, &inner.keys.type_);
-        let (verdict, topic) = if inner.raw {
-            (inner.raw_frame(socket, &frame, &ty), None)
+        let (verdict, publication) = if inner.raw {
+            (inner.raw_frame(socket, &frame, &ty), false)
         } else {
             inner.tether_frame(socket, &frame, &ty)
         };
-        inner.delivery(verdict, topic.as_deref(), &ty)
+        inner.delivery(verdict, publication, &ty)
     };
     match delivery {
         Delivery::Nothing => {}
+        Delivery::Topic(inbox) => inbox.deliver(&frame),
         Delivery::Callbacks(callbacks) => {
             for callback in &callbacks {
                 call_listener(callback, &frame);
@@ -232,6 +280,8 @@ pub fn on_message(weak: &Weak<Shared>, socket: SocketId, data: JsValue) {
 /// What the app gets from one inbound frame.
 enum Delivery {
     Nothing,
+    /// A publication: its topic's callbacks, which the inbox holds.
+    Topic(Inbox),
     Callbacks(Vec<Function>),
     Resolve(Function),
     Reject(Function),
@@ -247,14 +297,9 @@ impl Inner {
         self.core.handle_frame(js::now(), socket, inbound)
     }
 
-    /// Classifies a tether-mode frame for the core; returns its verdict and,
-    /// for a publication, its topic.
-    fn tether_frame(
-        &mut self,
-        socket: SocketId,
-        frame: &JsValue,
-        ty: &JsValue,
-    ) -> (Verdict, Option<String>) {
+    /// Classifies a tether-mode frame for the core; returns its verdict and
+    /// whether it is a publication.
+    fn tether_frame(&mut self, socket: SocketId, frame: &JsValue, ty: &JsValue) -> (Verdict, bool) {
         let now = js::now();
         let k = &self.keys;
         let id = js::as_u64(&get(frame, &k.id));
@@ -271,7 +316,8 @@ impl Inner {
                         offset,
                     };
                     let verdict = self.core.handle_frame(now, socket, inbound);
-                    return (verdict, Some(topic));
+                    self.sync_cursor(&topic);
+                    return (verdict, true);
                 }
                 // Malformed: not ours to judge; the app sees it as a message.
                 self.core.handle_frame(now, socket, Inbound::App)
@@ -299,7 +345,9 @@ impl Inner {
                     recovered: get(frame, &"recovered".into()).as_bool(),
                     missed: js::get_u64(frame, "missed").unwrap_or(0),
                 };
-                self.core.handle_frame(now, socket, inbound)
+                let verdict = self.core.handle_frame(now, socket, inbound);
+                self.sync_cursor(&topic);
+                verdict
             }
             js::FrameType::Unsubscribed => {
                 let topic = str_field("topic");
@@ -329,22 +377,15 @@ impl Inner {
             }
             js::FrameType::Other => self.core.handle_frame(now, socket, reply_or_app(id)),
         };
-        (verdict, None)
+        (verdict, false)
     }
 
     /// Turns the core's verdict into the callbacks or promise to call.
-    fn delivery(&mut self, verdict: Verdict, topic: Option<&str>, ty: &JsValue) -> Delivery {
+    fn delivery(&mut self, verdict: Verdict, publication: bool, ty: &JsValue) -> Delivery {
         match verdict {
-            Verdict::Drop => Delivery::Nothing,
-            Verdict::Deliver => Delivery::Callbacks(match topic {
-                Some(topic) => self
-                    .topics
-                    .iter()
-                    .find(|t| t.name == topic)
-                    .map(Topic::callbacks)
-                    .unwrap_or_default(),
-                None => self.app_callbacks(ty),
-            }),
+            Verdict::Drop | Verdict::Stale => Delivery::Nothing,
+            Verdict::Deliver if publication => Delivery::Topic(self.inbox.clone()),
+            Verdict::Deliver => Delivery::Callbacks(self.app_callbacks(ty)),
             Verdict::Resolve(key) => self
                 .take_request(key)
                 .map_or(Delivery::Nothing, |(resolve, _)| Delivery::Resolve(resolve)),
@@ -695,9 +736,10 @@ impl Tether {
         let core = Client::new(config, js::now(), seed, window::is_online());
         let rc = Rc::new_cyclic(|weak: &Weak<Shared>| {
             let w = weak.clone();
-            let callback = Closure::<dyn FnMut(JsValue, JsValue)>::new(move |tag, arg| {
-                route(&w, tag, arg);
+            let callback = Closure::<RouteFn>::new(move |tag, arg, cursor, offset| {
+                route(&w, tag, arg, cursor, offset)
             });
+            let inbox = Inbox::new(callback.as_ref().unchecked_ref());
             RefCell::new(Inner {
                 core,
                 urls,
@@ -720,6 +762,7 @@ impl Tether {
                 message_listeners: Vec::new(),
                 type_listeners: Vec::new(),
                 topics: Vec::new(),
+                inbox,
                 requests: Vec::new(),
                 callback,
             })

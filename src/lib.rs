@@ -1,9 +1,10 @@
 //! Tether: a realtime WebSocket connection SDK for browser dashboards.
 //!
 //! This crate is the thin browser shell: it owns the `WebSocket`, one timer
-//! and the window listeners, parses frames with the browser's `JSON.parse`,
-//! and feeds everything into the sans-IO [`tether_core::Client`], which makes
-//! every decision. The JavaScript API is documented in the README and in the
+//! and the window listeners, and feeds everything into the sans-IO
+//! [`tether_core::Client`], which makes every decision. Inbound frames are
+//! parsed and routed by a few lines of JS (`src/inbox.js`), so a publication
+//! crosses into wasm as two numbers. The JavaScript API is documented in the README and in the
 //! generated TypeScript declarations.
 //!
 //! The crate is `no_std`. Normal builds (tests included) link `std` for its
@@ -20,6 +21,7 @@ extern crate alloc;
 extern crate std;
 
 mod client;
+mod inbox;
 mod js;
 mod options;
 mod socket;

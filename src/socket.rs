@@ -1,7 +1,8 @@
-//! One browser `WebSocket` as an RAII handle. Its four handlers are the
-//! client's callback bound to this socket's generation id (see
-//! `client::Route`): they hold no reference to the client, and dropping the
-//! handle detaches them, so no event of a replaced socket reaches the client.
+//! One browser `WebSocket` as an RAII handle. Its handlers are the client's
+//! callback bound to this socket's generation id (see `client::Route`), and
+//! for `message` the client's inbox with the same id: they hold no
+//! reference to the client, and dropping the handle detaches them, so no
+//! event of a replaced socket reaches the client.
 
 use crate::client::{Inner, Route};
 use alloc::string::String;
@@ -25,7 +26,7 @@ impl Socket {
         let ws = WebSocket::new_with_str_sequence(url, &inner.protocols)?;
         ws.set_binary_type(web_sys::BinaryType::Arraybuffer);
         ws.set_onopen(Some(&inner.bound(Route::Open, id.0)));
-        ws.set_onmessage(Some(&inner.bound(Route::Message, id.0)));
+        ws.set_onmessage(Some(&inner.message_handler(id.0)));
         ws.set_onclose(Some(&inner.bound(Route::Close, id.0)));
         ws.set_onerror(Some(&inner.bound(Route::Error, id.0)));
         Ok(Socket {

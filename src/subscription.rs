@@ -17,18 +17,13 @@ pub struct Topic {
     handles: Vec<Handle>,
 }
 
+/// One `subscribe()` call; its publication callback is in the inbox.
 struct Handle {
     id: u32,
-    callback: Function,
     state_listeners: Vec<(u32, Function)>,
 }
 
 impl Topic {
-    /// The publication callbacks, in subscribe order.
-    pub fn callbacks(&self) -> Vec<Function> {
-        self.handles.iter().map(|h| h.callback.clone()).collect()
-    }
-
     /// Every `onState` listener of every subscription on this topic.
     pub fn state_listeners(&self) -> Vec<Function> {
         let listeners = self.handles.iter().flat_map(|h| &h.state_listeners);
@@ -83,9 +78,9 @@ pub fn subscribe(
             ));
         }
         let id = inner.listener_id();
+        inner.inbox.add(&topic, id, &callback);
         let handle = Handle {
             id,
-            callback,
             state_listeners: Vec::new(),
         };
         match inner.topics.iter_mut().find(|t| t.name == topic) {
@@ -160,7 +155,8 @@ impl Subscription {
                 return;
             };
             let handle = topic.handles.remove(at);
-            if topic.handles.is_empty() {
+            inner.inbox.remove(&self.topic, self.id);
+            if inner.topics[pos].handles.is_empty() {
                 inner.topics.remove(pos);
                 inner.core.unsubscribe(js::now(), &self.topic);
             }

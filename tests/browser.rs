@@ -166,3 +166,90 @@ async fn requests_resolve_with_their_reply_and_reject_on_error() {
         "not an object"
     );
 }
+
+/// The receive path keeps each topic's callbacks: every subscription on a
+/// topic gets each publication once, in order; a callback that throws does
+/// not stop the others; one that unsubscribes itself mid-delivery gets
+/// nothing after, while the delivery in progress still reaches the rest;
+/// after the last unsubscribe the topic starts over cleanly.
+#[wasm_bindgen_test]
+async fn each_subscription_gets_each_publication_once_through_unsubscribes() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use wasm_bindgen::closure::Closure;
+
+    let ws = start_server("callbacks", "").await;
+    let client = Tether::new(JsValue::from_str(&ws), None).expect("client");
+    let (first, last) = (Recorder::new(), Recorder::new());
+    let sub_first = client
+        .subscribe("alerts".into(), first.function(), None)
+        .expect("subscribe");
+    let thrower = js_sys::Function::new_with_args("p", "throw new Error('callback boom')");
+    let sub_thrower = client
+        .subscribe("alerts".into(), thrower, None)
+        .expect("subscribe");
+    // Unsubscribes itself on its second publication; `last` follows it, so
+    // a list changed under the delivery in progress would skip `last`.
+    let quitter_seen = Recorder::new();
+    let quitter: Rc<RefCell<Option<tether_ws::Subscription>>> = Rc::default();
+    let (q, record) = (quitter.clone(), quitter_seen.function());
+    let quit = Closure::<dyn FnMut(JsValue)>::new(move |p: JsValue| {
+        let _ = record.call1(&JsValue::NULL, &p);
+        if get(&get(&p, "data"), "n").as_f64() == Some(2.0) {
+            if let Some(sub) = q.borrow_mut().take() {
+                sub.unsubscribe();
+            }
+        }
+    });
+    let callback: &js_sys::Function = quit.as_ref().unchecked_ref();
+    *quitter.borrow_mut() = Some(
+        client
+            .subscribe("alerts".into(), callback.clone(), None)
+            .expect("subscribe"),
+    );
+    let sub_last = client
+        .subscribe("alerts".into(), last.function(), None)
+        .expect("subscribe");
+    wait_for("subscribed", 10_000.0, || sub_last.state() == "subscribed").await;
+
+    for n in 1..=5 {
+        publish(
+            "callbacks",
+            &format!(r#"{{"topic":"alerts","data":{{"n":{n}}}}}"#),
+        )
+        .await;
+    }
+    wait_for("five publications", 10_000.0, || {
+        first.len() == 5 && last.len() == 5
+    })
+    .await;
+    let all = vec![1.0, 2.0, 3.0, 4.0, 5.0];
+    assert_eq!(first.numbers(&["data", "n"]), all);
+    assert_eq!(last.numbers(&["data", "n"]), all, "after a throw, in order");
+    assert_eq!(quitter_seen.numbers(&["data", "n"]), vec![1.0, 2.0]);
+    let offsets = first.numbers(&["offset"]);
+    assert!(
+        offsets.windows(2).all(|w| w[1] == w[0] + 1.0),
+        "{offsets:?}"
+    );
+
+    // The last two go: the wire subscription ends; a new one starts over.
+    sub_first.unsubscribe();
+    sub_first.unsubscribe();
+    sub_thrower.unsubscribe();
+    sub_last.unsubscribe();
+    assert_eq!(sub_last.state(), "unsubscribed");
+    let again = Recorder::new();
+    let sub_again = client
+        .subscribe("alerts".into(), again.function(), None)
+        .expect("subscribe");
+    wait_for("subscribed again", 10_000.0, || {
+        sub_again.state() == "subscribed"
+    })
+    .await;
+    publish("callbacks", r#"{"topic":"alerts","data":{"n":6}}"#).await;
+    wait_for("the sixth publication", 10_000.0, || again.len() == 1).await;
+    assert_eq!(again.numbers(&["data", "n"]), vec![6.0]);
+    assert_eq!((first.len(), last.len(), quitter_seen.len()), (5, 5, 2));
+    client.close(None, None).expect("close");
+}
