@@ -74,7 +74,7 @@ size_json="$OUT/browser-size.json"
   run "esbuild tether glue" "$ESBUILD" "$peers_dir/tether-entry.js" --bundle --format=esm --minify \
     --external:'*.wasm' --log-level=warning --outfile="$peers_dir/tether-glue.min.js"
   printf '  "tether": {"features": "%s", "wasm_raw": %s, "wasm_gzip": %s, "glue_raw": %s, "glue_gzip": %s}\n}\n' \
-    "${extra_args[*]}" "$(bytes "$bpkg/tether_ws_bg.wasm")" "$(gz "$bpkg/tether_ws_bg.wasm")" \
+    "wasm-pack build --profile wasm-release -- --features small" "$(bytes "$bpkg/tether_ws_bg.wasm")" "$(gz "$bpkg/tether_ws_bg.wasm")" \
     "$(bytes "$peers_dir/tether-glue.min.js")" "$(gz "$peers_dir/tether-glue.min.js")"
 } >"$size_json"
 

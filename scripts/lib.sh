@@ -8,7 +8,8 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 mkdir -p "$WASM_PACK_CACHE"
 
 STEP_NO=0
-step() { STEP_NO=$((STEP_NO + 1)); printf '\n==> [%s] %s\n' "$STEP_NO" "$*"; }
+# A script run as a step of another numbers its steps below it (STEP_PARENT=3.).
+step() { STEP_NO=$((STEP_NO + 1)); printf '\n==> [%s%s] %s\n' "${STEP_PARENT:-}" "$STEP_NO" "$*"; }
 die() { printf '\nFAILED: %s\n' "$*" >&2; exit 1; }
 # run "what failed" cmd...: runs cmd; on failure names the step.
 run() { local what="$1"; shift; "$@" || die "$what (command: $*)"; }
