@@ -716,14 +716,14 @@ impl Tether {
         #[wasm_bindgen(unchecked_param_type = "string | string[]")] url: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "TetherOptions")] options: Option<JsValue>,
     ) -> Result<Tether, JsValue> {
-        let mut urls = options::parse_urls(&url)?;
         let Options {
+            mut urls,
             config,
             auto_connect,
             protocols,
             token_provider,
             raw_pong_type,
-        } = options::parse(&options.unwrap_or(JsValue::UNDEFINED))?;
+        } = options::parse(&url, &options.unwrap_or(JsValue::UNDEFINED))?;
         let raw = config.mode == tether_core::Mode::Raw;
         if !raw {
             // Names the client in the server's logs (protocol `sdk` parameter).

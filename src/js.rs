@@ -100,17 +100,6 @@ pub fn describe(thrown: &JsValue) -> String {
     thrown.as_string().unwrap_or_else(|| "unknown error".into())
 }
 
-/// `n.round() as u64` for a finite `n >= 0` (`f64::round` is not in
-/// `core`): half rounds up, as with `round`.
-pub fn round(n: f64) -> u64 {
-    let t = n as u64;
-    if n - t as f64 >= 0.5 {
-        t + 1
-    } else {
-        t
-    }
-}
-
 /// Calls an application callback. A listener that throws must not break the
 /// client or the other listeners, so the exception is reported, not raised.
 pub fn call_listener(callback: &Function, arg: &JsValue) {

@@ -109,6 +109,24 @@ fn bad_options_throw_type_errors_naming_the_option() {
         (r#"{"heartBeat":{}}"#, "heartBeat"),
         (r#"{"queue":{"maxMessages":1.5}}"#, "queue.maxMessages"),
         (r#"{"mode":"binary"}"#, "mode"),
+        (r#"{"mode":null}"#, "mode"),
+        (r#"{"autoConnect":1}"#, "autoConnect"),
+        (r#"{"stableAfterMs":-5}"#, "stableAfterMs"),
+        (r#"{"protocols":[1]}"#, "protocols"),
+        (r#"{"protocols":null}"#, "protocols"),
+        (r#"{"tokenProvider":"abc"}"#, "tokenProvider"),
+        (r#"{"backoff":{"factor":0.5}}"#, "backoff.factor"),
+        (r#"{"backoff":{"maxAttempts":-1}}"#, "backoff.maxAttempts"),
+        (r#"{"backoff":{"initial":1}}"#, "backoff.initial"),
+        (r#"{"backoff":[]}"#, "backoff"),
+        (r#"{"heartbeat":true}"#, "heartbeat"),
+        (r#"{"heartbeat":{"intervalMs":0}}"#, "heartbeat.intervalMs"),
+        (r#"{"heartbeat":{"timeoutMs":"1s"}}"#, "heartbeat.timeoutMs"),
+        (r#"{"queue":{"maxBytes":-1}}"#, "queue.maxBytes"),
+        (r#"{"raw":{"pingMessage":5}}"#, "raw.pingMessage"),
+        (r#"{"raw":{"pongType":{}}}"#, "raw.pongType"),
+        (r#"{"raw":{"pong":"x"}}"#, "raw.pong"),
+        (r#"[]"#, "options"),
     ];
     for (options, name) in cases {
         let err = match Tether::new("ws://127.0.0.1:9/ws".into(), Some(json(options))) {
@@ -125,8 +143,28 @@ fn bad_options_throw_type_errors_naming_the_option() {
             "{options}: message {message:?} does not name {name}"
         );
     }
-    let bad_url = Tether::new("http://example.invalid".into(), None);
-    assert!(bad_url.is_err_and(|e| e.is_instance_of::<js_sys::TypeError>()));
+    for url in [
+        JsValue::from_str("http://example.invalid"),
+        js_sys::Array::new().into(),
+        js_sys::Array::of2(&"ws://a.invalid/ws".into(), &JsValue::from(5)).into(),
+    ] {
+        let bad_url = Tether::new(url, None);
+        assert!(bad_url.is_err_and(|e| e.is_instance_of::<js_sys::TypeError>()));
+    }
+    // Every option at once, valid: accepted (and not connecting).
+    let all = r#"{"autoConnect":false,"mode":"tether","protocols":"p1",
+        "tokenProvider":null,"connectTimeoutMs":2500.4,"stableAfterMs":0,
+        "backoff":{"initialMs":10,"maxMs":10,"factor":1,"jitter":"none","maxAttempts":null},
+        "heartbeat":{"intervalMs":null,"timeoutMs":1000},
+        "queue":{"maxMessages":0,"maxBytes":0},
+        "raw":{"pingMessage":{"type":"ping"},"pongType":"pong"}}"#;
+    let client = Tether::new("ws://127.0.0.1:9/ws".into(), Some(json(all))).expect("valid");
+    assert_eq!(client.state(), "idle");
+    let off = Tether::new(
+        "wss://a.invalid/ws".into(),
+        Some(json(r#"{"heartbeat":false,"autoConnect":false}"#)),
+    );
+    assert_eq!(off.expect("valid").state(), "idle");
 }
 
 /// `request()` resolves with the reply of its id and rejects with the
