@@ -154,6 +154,9 @@ pub enum ErrorCode {
     Forbidden,
     /// Over the connection's inbound rate limit; the frame was dropped.
     RateLimited,
+    /// A client `publish` while the instance cannot reach its `--broker`;
+    /// nothing was published: retry later.
+    Unavailable,
 }
 
 impl ErrorCode {
@@ -166,6 +169,7 @@ impl ErrorCode {
             ErrorCode::UnknownTopic => "unknown_topic",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Unavailable => "unavailable",
         }
     }
 }
@@ -796,6 +800,7 @@ mod tests {
             ErrorCode::UnknownTopic,
             ErrorCode::Forbidden,
             ErrorCode::RateLimited,
+            ErrorCode::Unavailable,
         ] {
             assert_eq!(
                 serde_json::to_value(code).unwrap(),
