@@ -59,18 +59,30 @@ const MIN_BACKOFF: Duration = Duration::from_millis(50);
 /// Longest reconnection delay.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
-/// Publishes one publication. KEYS: epoch, offset, log. ARGV: a new epoch
-/// (used when none exists), history size, channel, topic, frame head
-/// (`{"type":"publication","topic":…,"event":…,`), frame tail
-/// (`"timestamp":…,"data":…}`), publish time in Unix ms. Returns
-/// `{epoch, offset}`.
-pub const PUBLISH_SCRIPT: &str = r#"
+/// The start of both scripts (KEYS: epoch, offset, log; ARGV[1]: a new
+/// epoch): reads the epoch, or, when it is missing (the history was lost),
+/// sets a new one and drops the counter and log of the old.
+macro_rules! ensure_epoch {
+    () => {
+        r#"
 local epoch = redis.call('GET', KEYS[1])
 if not epoch then
   epoch = ARGV[1]
   redis.call('SET', KEYS[1], epoch)
   redis.call('DEL', KEYS[2], KEYS[3])
 end
+"#
+    };
+}
+
+/// Publishes one publication. KEYS: epoch, offset, log. ARGV: a new epoch
+/// (used when none exists), history size, channel, topic, frame head
+/// (`{"type":"publication","topic":…,"event":…,`), frame tail
+/// (`"timestamp":…,"data":…}`), publish time in Unix ms. Returns
+/// `{epoch, offset}`.
+pub const PUBLISH_SCRIPT: &str = concat!(
+    ensure_epoch!(),
+    r#"
 local offset = redis.call('INCR', KEYS[2])
 local frame = ARGV[5] .. '"epoch":' .. cjson.encode(epoch) .. ',"offset":' .. offset
   .. ',"broadcast_id":' .. cjson.encode(ARGV[4] .. '_' .. epoch .. '_' .. offset)
@@ -81,18 +93,15 @@ if size > 0 then
 end
 redis.call('PUBLISH', ARGV[3], epoch .. ' ' .. offset .. ' ' .. ARGV[7] .. ' ' .. frame)
 return {epoch, offset}
-"#;
+"#
+);
 
 /// Reads a topic's log atomically. KEYS: epoch, offset, log. ARGV: a new
 /// epoch (used when none exists), history size. Returns
 /// `{epoch, offset, entries newest first}`.
-pub const SNAPSHOT_SCRIPT: &str = r#"
-local epoch = redis.call('GET', KEYS[1])
-if not epoch then
-  epoch = ARGV[1]
-  redis.call('SET', KEYS[1], epoch)
-  redis.call('DEL', KEYS[2], KEYS[3])
-end
+pub const SNAPSHOT_SCRIPT: &str = concat!(
+    ensure_epoch!(),
+    r#"
 local offset = tonumber(redis.call('GET', KEYS[2]) or '0')
 local entries = {}
 local size = tonumber(ARGV[2])
@@ -100,7 +109,8 @@ if size > 0 and offset > 0 then
   entries = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', size)
 end
 return {epoch, offset, entries}
-"#;
+"#
+);
 
 /// Why a broker operation failed.
 #[derive(Debug, thiserror::Error)]
