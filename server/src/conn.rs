@@ -501,16 +501,14 @@ async fn finish(state: &AppState, conn: &Arc<Conn>, deferred: Deferred) {
                 conn,
                 &ServerFrame::error(Some(p.id), ErrorCode::UnknownTopic, e.to_string()),
             ),
-            Err(crate::PublishError::Unavailable(_)) => {
-                // Not (yet) a code of the protocol crate: written by hand.
-                let frame = serde_json::json!({
-                    "type": "error",
-                    "id": p.id,
-                    "code": "unavailable",
-                    "message": "the broker is unreachable; retry later",
-                });
-                conn.send(Outbound::Text(Utf8Bytes::from(frame.to_string())));
-            }
+            Err(crate::PublishError::Unavailable(_)) => reply(
+                conn,
+                &ServerFrame::error(
+                    Some(p.id),
+                    ErrorCode::Unavailable,
+                    "the broker is unreachable; retry later",
+                ),
+            ),
         },
         Deferred::Subscribe { sub, mut ahead } => {
             if let Some(pos) = &sub.recover {

@@ -114,17 +114,10 @@ async fn invalid_tokens_close_4503() {
 
 #[tokio::test]
 async fn topics_claim_limits_subscribe_and_publish() {
-    let dir = std::env::temp_dir().join(format!("tether-auth-topics-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("topics.json");
-    std::fs::write(
-        &file,
-        r#"[{"name":"chat","client_publish":true},{"name":"news","client_publish":true},{"name":"ops"}]"#,
-    )
-    .unwrap();
     let mut cfg = config();
     cfg.token_secret = Some(SECRET.into());
-    cfg.topics = Some(file);
+    let dir = TempDir::new("auth-topics");
+    cfg.topics = Some(dir.write("topics.json", r#"[{"name":"chat","client_publish":true},{"name":"news","client_publish":true},{"name":"ops"}]"#));
     let server = start(cfg).await;
     let token = jwt(
         SECRET,
@@ -179,5 +172,4 @@ async fn topics_claim_limits_subscribe_and_publish() {
     send(&mut ws, json!({"type":"get_status","id":7})).await;
     assert_eq!(recv(&mut ws).await["subscriptions"], json!(["chat"]));
     server.wait_connections(1).await;
-    let _ = std::fs::remove_dir_all(dir);
 }

@@ -121,11 +121,10 @@ async fn origin_defaults_to_own_host_and_honours_the_allow_list() {
 
 #[tokio::test]
 async fn static_folder_is_served_at_root() {
-    let dir = std::env::temp_dir().join(format!("tether-static-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("index.html"), "<h1>dash</h1>").unwrap();
+    let dir = TempDir::new("static");
+    dir.write("index.html", "<h1>dash</h1>");
     let mut cfg = config();
-    cfg.static_dir = Some(dir.clone());
+    cfg.static_dir = Some(dir.path());
     let server = start(cfg).await;
     let (status, body) = http(server.addr, "GET", "/", &[], "").await;
     assert_eq!((status, body.as_str()), (200, "<h1>dash</h1>"));
@@ -135,7 +134,6 @@ async fn static_folder_is_served_at_root() {
     );
     assert_eq!(http(server.addr, "GET", "/healthz", &[], "").await.0, 200);
     connect_welcomed(&server).await;
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test]

@@ -382,7 +382,14 @@ async fn a_dropped_subscription_link_reconnects_and_replays_the_gap() {
 #[tokio::test]
 async fn redis_down_keeps_clients_and_answers_503_then_recovers() {
     let mut redis = Redis::start().await;
-    let a = instance(&redis).await;
+    let mut cfg = broker_config(&redis);
+    let dir = TempDir::new("redis-down");
+    cfg.topics = Some(dir.write(
+        "topics.json",
+        r#"[{"name":"alerts"},{"name":"chat","client_publish":true}]"#,
+    ));
+    let a = start(cfg).await;
+    wait_health(a.addr, 200).await;
     let b = instance(&redis).await;
     let (mut ws, _) = connect_welcomed(&a).await;
     let epoch = subscribe(&mut ws, 1, "alerts").await["epoch"].clone();
@@ -396,8 +403,20 @@ async fn redis_down_keeps_clients_and_answers_503_then_recovers() {
     assert_eq!(status, 503, "{body}");
     assert_eq!(metric(a.addr, "tether_broker_up").await, 0);
     assert!(metric(a.addr, "tether_dropped_total{reason=\"broker_down\"}").await >= 1);
-    // The local client stays connected and served.
-    send(&mut ws, json!({"type":"ping","id":2})).await;
+    // The local client stays connected and served; its own publish is
+    // refused with a code it can act on, not lost.
+    send(
+        &mut ws,
+        json!({"type":"publish","id":2,"topic":"chat","data":1}),
+    )
+    .await;
+    let refused = recv(&mut ws).await;
+    assert_eq!(
+        (&refused["id"], &refused["code"]),
+        (&json!(2), &json!("unavailable")),
+        "{refused}"
+    );
+    send(&mut ws, json!({"type":"ping","id":3})).await;
     assert_eq!(recv(&mut ws).await["type"], "pong");
     // Recovery from the instance's mirror still works meanwhile.
     let (mut other, _) = connect_welcomed(&a).await;

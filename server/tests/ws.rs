@@ -297,16 +297,12 @@ async fn bad_frames_get_error_frames_and_the_connection_stays() {
 
 #[tokio::test]
 async fn requests_get_their_replies() {
-    let dir = std::env::temp_dir().join(format!("tether-topics-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("topics.json");
-    std::fs::write(
-        &file,
-        r#"[{"name":"chat","description":"Chat","client_publish":true},{"name":"news"}]"#,
-    )
-    .unwrap();
     let mut cfg = config();
-    cfg.topics = Some(file);
+    let dir = TempDir::new("topics");
+    cfg.topics = Some(dir.write(
+        "topics.json",
+        r#"[{"name":"chat","description":"Chat","client_publish":true},{"name":"news"}]"#,
+    ));
     let server = start(cfg).await;
     let (mut ws, w) = connect_welcomed(&server).await;
     assert_eq!(w["available_topics"], json!(["chat", "news"]));
@@ -370,7 +366,6 @@ async fn requests_get_their_replies() {
         (st["id"].clone(), st["subscriptions"].clone()),
         (json!(9), json!([]))
     );
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test]

@@ -64,6 +64,34 @@ pub fn config() -> Config {
     }
 }
 
+/// A folder of its own under the system temp dir, removed when dropped.
+pub struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        let dir = std::env::temp_dir().join(format!("tether-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> std::path::PathBuf {
+        self.0.clone()
+    }
+
+    /// Writes `contents` to `name` in this folder; returns the file's path.
+    pub fn write(&self, name: &str, contents: &str) -> std::path::PathBuf {
+        let file = self.0.join(name);
+        std::fs::write(&file, contents).unwrap();
+        file
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Starts a server in-process.
 pub async fn start(config: Config) -> TestServer {
     let state = AppState::new(config).expect("valid config");
