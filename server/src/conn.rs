@@ -18,10 +18,11 @@
 //! WebSocket's 1 KiB read buffer, the hub's [`Conn`] and a queue that holds
 //! no storage while empty.
 
-use std::future::Future;
+use std::future::{poll_fn, Future};
 use std::net::IpAddr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
@@ -721,13 +722,17 @@ pub async fn writer<S: Socket>(
 ) -> WriterEnd {
     let _close = CloseQueue(&conn);
     while let Some(first) = conn.next_queued().await {
-        // Boxed: a batch's state (and its timer) exists only while it is
-        // being written, not for the whole life of an idle connection.
-        let batch = Box::pin(tokio::time::timeout(
-            send_timeout,
-            write_batch(&mut sink, &conn, first, send_timeout),
-        ));
-        match batch.await {
+        // Boxed: a batch's state exists only while it is being written, not
+        // for the whole life of an idle connection.
+        let mut batch = Box::pin(write_batch(&mut sink, &conn, first, send_timeout));
+        // Most batches finish in their first poll (the socket takes them at
+        // once) and need no timer; only one that waits for the socket gets
+        // one, so a fan-out does not touch the timer wheel per connection.
+        let done = match poll_fn(|cx| Poll::Ready(batch.as_mut().poll(cx))).await {
+            Poll::Ready(done) => Ok(done),
+            Poll::Pending => tokio::time::timeout(send_timeout, batch).await,
+        };
+        match done {
             Ok(Ok(Written::Flushed)) => {}
             Ok(Ok(Written::Closed)) => return WriterEnd::Closed,
             Ok(Err(WriteError::Failed)) => return WriterEnd::Gone,

@@ -28,6 +28,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::Utf8Bytes;
@@ -81,12 +82,13 @@ enum Rejected {
 /// Many producers (the hub under its topic locks, the connection's reader)
 /// and one consumer (the writer task). The producers' order is the order
 /// of [`Outbox::push`] calls, which the hub's locks make meaningful.
+///
+/// The writer's waker lives under the same lock as the items (rather than
+/// in a `Notify` with a lock of its own): a fan-out to 10k connections
+/// takes one lock per connection, not two, and no wake-up can be missed.
 #[derive(Debug)]
 struct Outbox {
     state: Mutex<OutboxState>,
-    /// Wakes the writer. `notify_one` keeps a permit when the writer is not
-    /// waiting yet, so no push is ever missed.
-    ready: Notify,
     capacity: usize,
 }
 
@@ -94,19 +96,20 @@ struct Outbox {
 struct OutboxState {
     items: VecDeque<Queued>,
     closed: bool,
+    /// The writer, when it waits for an item.
+    writer: Option<Waker>,
 }
 
 impl Outbox {
     fn new(capacity: usize) -> Self {
         Outbox {
             state: Mutex::default(),
-            ready: Notify::new(),
             capacity: capacity.max(1),
         }
     }
 
     fn push(&self, item: Queued) -> Result<(), Rejected> {
-        {
+        let writer = {
             let mut state = lock(&self.state);
             if state.closed {
                 return Err(Rejected::Closed);
@@ -115,40 +118,58 @@ impl Outbox {
                 return Err(Rejected::Full);
             }
             state.items.push_back(item);
+            state.writer.take()
+        };
+        if let Some(writer) = writer {
+            writer.wake();
         }
-        self.ready.notify_one();
         Ok(())
     }
 
     fn try_pop(&self) -> Option<Queued> {
-        let mut state = lock(&self.state);
-        let item = state.items.pop_front();
-        if state.items.is_empty() && state.items.capacity() > 0 {
-            // Give the storage back: most connections are idle most of
-            // the time.
-            state.items = VecDeque::new();
-        }
-        item
+        lock(&self.state).pop()
     }
 
     async fn pop(&self) -> Option<Queued> {
-        loop {
-            if let Some(item) = self.try_pop() {
-                return Some(item);
+        std::future::poll_fn(|cx| {
+            let mut state = lock(&self.state);
+            if let Some(item) = state.pop() {
+                return Poll::Ready(Some(item));
             }
-            if lock(&self.state).closed {
-                return None;
+            if state.closed {
+                return Poll::Ready(None);
             }
-            self.ready.notified().await;
-        }
+            match &mut state.writer {
+                Some(waker) => waker.clone_from(cx.waker()),
+                none => *none = Some(cx.waker().clone()),
+            }
+            Poll::Pending
+        })
+        .await
     }
 
     fn close(&self) {
-        let mut state = lock(&self.state);
-        state.closed = true;
-        state.items = VecDeque::new();
-        drop(state);
-        self.ready.notify_one();
+        let writer = {
+            let mut state = lock(&self.state);
+            state.closed = true;
+            state.items = VecDeque::new();
+            state.writer.take()
+        };
+        if let Some(writer) = writer {
+            writer.wake();
+        }
+    }
+}
+
+impl OutboxState {
+    fn pop(&mut self) -> Option<Queued> {
+        let item = self.items.pop_front();
+        if self.items.is_empty() && self.items.capacity() > 0 {
+            // Give the storage back: most connections are idle most of
+            // the time.
+            self.items = VecDeque::new();
+        }
+        item
     }
 }
 
@@ -177,10 +198,13 @@ impl Conn {
     /// Queues an item without waiting. A full queue marks the connection as
     /// a slow consumer and kicks it; returns whether the item was queued.
     pub fn send(&self, item: Outbound) -> bool {
-        match self.outbox.push(Queued {
-            item,
-            at: Instant::now(),
-        }) {
+        self.send_at(item, Instant::now())
+    }
+
+    /// [`Conn::send`] with the time the item counts as queued at (a
+    /// fan-out reads the clock once for all its recipients).
+    fn send_at(&self, item: Outbound, at: Instant) -> bool {
+        match self.outbox.push(Queued { item, at }) {
             Ok(()) => true,
             Err(Rejected::Full) => {
                 self.metrics
@@ -960,9 +984,10 @@ impl Hub {
 /// Queues a publication for every subscriber of a topic (under its lock);
 /// forgets subscribers whose connection is going away.
 fn fan_out(state: &mut TopicState, frame: &Utf8Bytes) {
+    let now = Instant::now();
     let mut gone = Vec::new();
     for (id, sub) in &state.subscribers {
-        if !sub.send(Outbound::Text(frame.clone())) {
+        if !sub.send_at(Outbound::Text(frame.clone()), now) {
             gone.push(*id);
         }
     }
