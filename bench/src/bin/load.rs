@@ -234,6 +234,22 @@ impl ServerProc {
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
             .unwrap_or(0)
     }
+
+    /// CPU time (user + system) the server has used so far, seconds.
+    fn cpu_secs(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the command name (which may hold spaces): utime and
+        // stime are the 12th and 13th, in USER_HZ (100 on Linux).
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
+        let ticks: u64 = [11, 12]
+            .iter()
+            .filter_map(|&i| fields.get(i)?.parse::<u64>().ok())
+            .sum();
+        ticks as f64 / 100.0
+    }
 }
 
 impl Drop for ServerProc {
@@ -827,117 +843,191 @@ async fn tcp_echo_rtt() -> Res<(f64, f64)> {
     Ok((quantile(&v, 0.5), quantile(&v, 0.99)))
 }
 
-async fn fanout(ctx: &mut Ctx) -> Res<()> {
-    let (echo50, echo99) = tcp_echo_rtt().await?;
-    let server = ServerProc::tether(&ctx.args, &ctx.topics_file, &ctx.log("fanout"))?;
-    let mut sizes = vec![1];
-    sizes.extend(ctx.args.fanout.iter().copied().filter(|&s| s > 1));
-    let mut rows: Vec<(usize, f64, f64, f64, String)> = Vec::new();
-    for &s in &sizes {
-        ctx.check_time()?;
-        let c = Clients::spawn(
-            server.addr,
-            s,
-            ctx.args.concurrency,
-            |_| vec!["bench".to_owned()],
-            Role::Latency,
-        );
-        c.wait_ready(Duration::from_secs(120)).await?;
-        sleep(Duration::from_millis(500)).await;
-        let mut publisher = Publisher::connect(server.addr).await?;
-        // Spacing: a round of publications takes about 2.5 s at 1k, 5 s at
-        // 10k subscribers; each publication's fan-out ends before the next.
-        let gap = Duration::from_micros((s as u64 * 400).clamp(10_000, 200_000));
-        let pubs = ctx.args.pubs;
-        for r in 0..ctx.args.rounds {
-            ctx.check_time()?;
-            for _ in 0..pubs {
-                let body = format!(
-                    r#"{{"topic":"bench","event":"bench","data":{{"r":{r},"sent_at":{}}}}}"#,
-                    now_us()
-                );
-                let status = publisher.post(&body).await?;
+/// Publishes for a load run: tether-server through `POST /publish`, the
+/// bare baseline with `publish` frames on a WebSocket.
+enum Source {
+    Http(Publisher),
+    Ws(Box<Ws>),
+}
+
+impl Source {
+    async fn connect(addr: SocketAddr, bare: bool) -> Res<Source> {
+        Ok(if bare {
+            Source::Ws(Box::new(ws_connect(addr).await?))
+        } else {
+            Source::Http(Publisher::connect(addr).await?)
+        })
+    }
+
+    /// Publishes `data` (JSON) to `topic`; `n` numbers the frame.
+    async fn publish(&mut self, n: usize, topic: &str, data: &str) -> Res<()> {
+        match self {
+            Source::Ws(ws) => {
+                let f = format!(r#"{{"type":"publish","id":{n},"topic":"{topic}","data":{data}}}"#);
+                ws.send(Message::text(f)).await?;
+            }
+            Source::Http(h) => {
+                let status = h
+                    .post(&format!(r#"{{"topic":"{topic}","data":{data}}}"#))
+                    .await?;
                 if status != 200 {
                     return Err(format!("POST /publish answered {status}").into());
                 }
-                sleep(gap).await;
-            }
-            let want = (s * pubs * (r + 1)) as u64;
-            let start = Instant::now();
-            while c.received.load(Relaxed) < want && start.elapsed() < Duration::from_secs(10) {
-                sleep(Duration::from_millis(5)).await;
             }
         }
-        let got = c.received.load(Relaxed);
-        let dropped = c.dropped.load(Relaxed);
-        let samples = c.finish().await;
-        let mut p50 = Vec::new();
-        let mut p99 = Vec::new();
-        let mut max = Vec::new();
-        for r in 0..ctx.args.rounds {
-            let mut v: Vec<f64> = samples
-                .iter()
-                .filter(|(rr, _)| *rr as usize == r)
-                .map(|(_, us)| f64::from(*us) / 1000.0)
-                .collect();
-            v.sort_by(f64::total_cmp);
-            p50.push(quantile(&v, 0.5));
-            p99.push(quantile(&v, 0.99));
-            max.push(quantile(&v, 1.0));
-        }
-        let expected = (s * pubs * ctx.args.rounds) as u64;
-        let note = format!(
-            "{got}/{expected} received, {dropped} connections lost; p99 per round: {}",
-            p99.iter()
-                .map(|v| format!("{v:.1}"))
-                .collect::<Vec<_>>()
-                .join(" / ")
-        );
-        rows.push((s, median(&p50), median(&p99), median(&max), note));
+        Ok(())
     }
-    let (_, b50, b99, _, _) = rows[0].clone();
+}
+
+/// One fan-out measurement: medians over rounds.
+#[derive(Clone)]
+struct FanRow {
+    p50: f64,
+    p99: f64,
+    max: f64,
+    /// Server CPU time per frame received, µs.
+    cpu_us: f64,
+    note: String,
+}
+
+/// Fan-out latency with `s` subscribers of one topic on `server`.
+async fn fanout_on(ctx: &Ctx, server: &ServerProc, s: usize, bare: bool) -> Res<FanRow> {
+    let c = Clients::spawn(
+        server.addr,
+        s,
+        ctx.args.concurrency,
+        |_| vec!["bench".to_owned()],
+        Role::Latency,
+    );
+    c.wait_ready(Duration::from_secs(120)).await?;
+    sleep(Duration::from_millis(500)).await;
+    let mut source = Source::connect(server.addr, bare).await?;
+    // Spacing: a round of publications takes about 2.5 s at 1k, 5 s at
+    // 10k subscribers; each publication's fan-out ends before the next.
+    let gap = Duration::from_micros((s as u64 * 400).clamp(10_000, 200_000));
+    let pubs = ctx.args.pubs;
+    let cpu0 = server.cpu_secs();
+    let mut n = 0;
+    for r in 0..ctx.args.rounds {
+        ctx.check_time()?;
+        for _ in 0..pubs {
+            n += 1;
+            let data = format!(r#"{{"r":{r},"sent_at":{}}}"#, now_us());
+            source.publish(n, "bench", &data).await?;
+            sleep(gap).await;
+        }
+        let want = (s * pubs * (r + 1)) as u64;
+        let start = Instant::now();
+        while c.received.load(Relaxed) < want && start.elapsed() < Duration::from_secs(10) {
+            sleep(Duration::from_millis(5)).await;
+        }
+    }
+    let got = c.received.load(Relaxed);
+    let cpu_us = (server.cpu_secs() - cpu0) * 1e6 / got.max(1) as f64;
+    let dropped = c.dropped.load(Relaxed);
+    let samples = c.finish().await;
+    let (mut p50, mut p99, mut max) = (Vec::new(), Vec::new(), Vec::new());
+    for r in 0..ctx.args.rounds {
+        let mut v: Vec<f64> = samples
+            .iter()
+            .filter(|(rr, _)| *rr as usize == r)
+            .map(|(_, us)| f64::from(*us) / 1000.0)
+            .collect();
+        v.sort_by(f64::total_cmp);
+        p50.push(quantile(&v, 0.5));
+        p99.push(quantile(&v, 0.99));
+        max.push(quantile(&v, 1.0));
+    }
+    let expected = (s * pubs * ctx.args.rounds) as u64;
+    let per_round = p99
+        .iter()
+        .map(|v| format!("{v:.1}"))
+        .collect::<Vec<_>>()
+        .join(" / ");
+    Ok(FanRow {
+        p50: median(&p50),
+        p99: median(&p99),
+        max: median(&max),
+        cpu_us,
+        note: format!(
+            "{got}/{expected} received, {dropped} connections lost; p99 per round: {per_round}"
+        ),
+    })
+}
+
+async fn fanout(ctx: &mut Ctx) -> Res<()> {
+    let (echo50, echo99) = tcp_echo_rtt().await?;
+    let mut sizes = vec![1];
+    sizes.extend(ctx.args.fanout.iter().copied().filter(|&s| s > 1));
+    let mut rows: Vec<(&str, usize, FanRow)> = Vec::new();
+    {
+        let server = ServerProc::tether(&ctx.args, &ctx.topics_file, &ctx.log("fanout"))?;
+        for &s in &sizes {
+            ctx.check_time()?;
+            rows.push(("tether-server", s, fanout_on(ctx, &server, s, false).await?));
+        }
+    }
+    // The same fan-out on the bare WebSocket stack: what this machine allows.
+    let largest = sizes[sizes.len() - 1];
+    if largest > 1 {
+        ctx.check_time()?;
+        let bare = ServerProc::bare(&ctx.log("bare-fanout"))?;
+        rows.push(("bare", largest, fanout_on(ctx, &bare, largest, true).await?));
+    }
+    let base = rows[0].2.clone();
     let mut t = Table::new(&[
+        "server",
         "subscribers",
         "p50 (ms)",
         "p99 (ms)",
         "max (ms)",
         "p50 / baseline",
         "p99 / baseline",
+        "server CPU µs per delivery",
         "goal",
         "notes",
     ]);
-    for (s, p50, p99, max, note) in &rows {
-        let goal = if *s == 1 {
-            "baseline".to_owned()
-        } else if *s >= 10_000 {
-            format!(
+    for (kind, s, row) in &rows {
+        let goal = match (*kind, *s) {
+            (_, 1) => "baseline".to_owned(),
+            ("bare", _) => "same-run stack baseline".to_owned(),
+            (_, s) if s >= 10_000 => format!(
                 "p99 <= 50 ms: {}",
-                if *p99 <= 50.0 { "met" } else { "NOT met" }
-            )
-        } else {
-            "-".to_owned()
+                if row.p99 <= 50.0 { "met" } else { "NOT met" }
+            ),
+            _ => "-".to_owned(),
         };
         t.row(vec![
+            kind.to_string(),
             s.to_string(),
-            format!("{p50:.2}"),
-            format!("{p99:.2}"),
-            format!("{max:.2}"),
-            format!("{:.1}", p50 / b50.max(1e-6)),
-            format!("{:.1}", p99 / b99.max(1e-6)),
+            format!("{:.2}", row.p50),
+            format!("{:.2}", row.p99),
+            format!("{:.2}", row.max),
+            format!("{:.1}", row.p50 / base.p50.max(1e-6)),
+            format!("{:.1}", row.p99 / base.p99.max(1e-6)),
+            format!("{:.2}", row.cpu_us),
             goal,
-            note.clone(),
+            row.note.clone(),
         ]);
-        ctx.metric("fanout", &format!("p50_ms_{s}"), *p50);
-        ctx.metric("fanout", &format!("p99_ms_{s}"), *p99);
-        ctx.metric("fanout", &format!("max_ms_{s}"), *max);
+        let key = if *kind == "bare" { "bare_" } else { "" };
+        ctx.metric("fanout", &format!("{key}p50_ms_{s}"), row.p50);
+        ctx.metric("fanout", &format!("{key}p99_ms_{s}"), row.p99);
+        ctx.metric("fanout", &format!("{key}max_ms_{s}"), row.max);
+        ctx.metric(
+            "fanout",
+            &format!("{key}cpu_us_per_delivery_{s}"),
+            row.cpu_us,
+        );
     }
     ctx.section(
         "Fan-out latency, one topic",
         &format!(
-            "`POST /publish` (keep-alive HTTP/1.1, `sent_at` µs in `data`) to receipt at \
-             every subscriber; {} rounds of {} publications, each figure the median over \
-             rounds. Baseline: 1 subscriber. Context: loopback TCP echo round trip p50 \
-             {echo50:.0} µs, p99 {echo99:.0} µs.",
+            "tether-server: `POST /publish` (keep-alive HTTP/1.1, `sent_at` µs in `data`); \
+             bare: `publish` frames on a WebSocket; latency to receipt at every subscriber; \
+             {} rounds of {} publications, each figure the median over rounds; server CPU \
+             (user + system, /proc) over all rounds per frame received. Baseline: 1 \
+             subscriber. Context: loopback TCP echo round trip p50 {echo50:.0} µs, p99 \
+             {echo99:.0} µs.",
             ctx.args.rounds, ctx.args.pubs
         ),
         &t,
@@ -946,8 +1036,18 @@ async fn fanout(ctx: &mut Ctx) -> Res<()> {
     Ok(())
 }
 
-/// Deliveries per second on `addr` (tether or bare), median over windows.
-async fn deliveries_on(ctx: &Ctx, addr: SocketAddr, bare: bool) -> Res<(f64, f64, usize)> {
+/// What [`deliveries_on`] measured: medians over the windows.
+struct Delivered {
+    per_s: f64,
+    publications_per_s: f64,
+    /// Server CPU time per delivery, µs.
+    cpu_us: f64,
+    lost: usize,
+}
+
+/// Deliveries per second on `server` (tether or bare), median over windows.
+async fn deliveries_on(ctx: &Ctx, server: &ServerProc, bare: bool) -> Res<Delivered> {
+    let addr = server.addr;
     let a = &ctx.args;
     let k = a.deliv_topics.max(1);
     let m = a.deliv_per_sub.clamp(1, k);
@@ -991,13 +1091,7 @@ async fn deliveries_on(ctx: &Ctx, addr: SocketAddr, bare: bool) -> Res<(f64, f64
         );
         let publishers = a.deliv_publishers;
         pubs.push(tokio::spawn(async move {
-            let mut ws = None;
-            let mut http = None;
-            if bare {
-                ws = Some(ws_connect(addr).await?);
-            } else {
-                http = Some(Publisher::connect(addr).await?);
-            }
+            let mut source = Source::connect(addr, bare).await?;
             let mut n = 0usize;
             while !*stop_rx.borrow() {
                 if expected.load(Relaxed).saturating_sub(counter.load(Relaxed)) > budget {
@@ -1009,18 +1103,7 @@ async fn deliveries_on(ctx: &Ctx, addr: SocketAddr, bare: bool) -> Res<(f64, f64
                 n += 1;
                 expected.fetch_add(fan[topic], Relaxed);
                 let data = format!(r#"{{"sent_at":{},"pad":"{pad}"}}"#, now_us());
-                if let Some(ws) = ws.as_mut() {
-                    let f = format!(
-                        r#"{{"type":"publish","id":{n},"topic":"t{topic}","data":{data}}}"#
-                    );
-                    ws.send(Message::text(f)).await?;
-                } else if let Some(h) = http.as_mut() {
-                    let body = format!(r#"{{"topic":"t{topic}","data":{data}}}"#);
-                    let status = h.post(&body).await?;
-                    if status != 200 {
-                        return Err(format!("POST /publish answered {status}").into());
-                    }
-                }
+                source.publish(n, &format!("t{topic}"), &data).await?;
                 published.fetch_add(1, Relaxed);
             }
             Res::Ok(())
@@ -1029,17 +1112,21 @@ async fn deliveries_on(ctx: &Ctx, addr: SocketAddr, bare: bool) -> Res<(f64, f64
     sleep(Duration::from_secs(2)).await;
     let mut rates = Vec::new();
     let mut pub_rates = Vec::new();
+    let mut cpu = Vec::new();
     for _ in 0..a.rounds {
         ctx.check_time()?;
-        let (d0, p0, t0) = (
+        let (d0, p0, c0, t0) = (
             counter.load(Relaxed),
             published.load(Relaxed),
+            server.cpu_secs(),
             Instant::now(),
         );
         sleep(Duration::from_secs(a.deliv_secs)).await;
         let dt = t0.elapsed().as_secs_f64();
-        rates.push((counter.load(Relaxed) - d0) as f64 / dt);
+        let delivered = counter.load(Relaxed) - d0;
+        rates.push(delivered as f64 / dt);
         pub_rates.push((published.load(Relaxed) - p0) as f64 / dt);
+        cpu.push((server.cpu_secs() - c0) * 1e6 / delivered.max(1) as f64);
     }
     let _ = stop.send(true);
     for p in pubs {
@@ -1047,9 +1134,14 @@ async fn deliveries_on(ctx: &Ctx, addr: SocketAddr, bare: bool) -> Res<(f64, f64
             return Err(e);
         }
     }
-    let dropped = c.dropped.load(Relaxed);
+    let lost = c.dropped.load(Relaxed);
     c.finish().await;
-    Ok((median(&rates), median(&pub_rates), dropped))
+    Ok(Delivered {
+        per_s: median(&rates),
+        publications_per_s: median(&pub_rates),
+        cpu_us: median(&cpu),
+        lost,
+    })
 }
 
 async fn deliveries(ctx: &mut Ctx) -> Res<()> {
@@ -1061,10 +1153,11 @@ async fn deliveries(ctx: &mut Ctx) -> Res<()> {
         } else {
             ServerProc::tether(&ctx.args, &ctx.topics_file, &ctx.log("deliveries"))?
         };
-        let r = deliveries_on(ctx, server.addr, kind == "bare").await?;
+        let r = deliveries_on(ctx, &server, kind == "bare").await?;
         rows.push((kind, r));
     }
-    let base = rows[1].1 .0.max(1e-9);
+    let base = rows[1].1.per_s.max(1e-9);
+    let base_cpu = rows[1].1.cpu_us.max(1e-9);
     let a = ctx.args.clone();
     let mut t = Table::new(&[
         "server",
@@ -1072,23 +1165,30 @@ async fn deliveries(ctx: &mut Ctx) -> Res<()> {
         "publications/s",
         "connections lost",
         "ratio vs bare",
+        "server CPU µs per delivery",
+        "CPU ratio vs bare",
     ]);
-    for (kind, (d, p, lost)) in &rows {
+    for (kind, d) in &rows {
         t.row(vec![
             kind.to_string(),
-            format!("{d:.0}"),
-            format!("{p:.0}"),
-            lost.to_string(),
-            format!("{:.2}", d / base),
+            format!("{:.0}", d.per_s),
+            format!("{:.0}", d.publications_per_s),
+            d.lost.to_string(),
+            format!("{:.2}", d.per_s / base),
+            format!("{:.2}", d.cpu_us),
+            format!("{:.2}", d.cpu_us / base_cpu),
         ]);
     }
-    ctx.metric("deliveries", "tether_per_s", rows[0].1 .0);
-    ctx.metric("deliveries", "bare_per_s", rows[1].1 .0);
+    ctx.metric("deliveries", "tether_per_s", rows[0].1.per_s);
+    ctx.metric("deliveries", "bare_per_s", rows[1].1.per_s);
+    ctx.metric("deliveries", "tether_cpu_us", rows[0].1.cpu_us);
+    ctx.metric("deliveries", "bare_cpu_us", rows[1].1.cpu_us);
     let notes = format!(
         "{} subscriber connections x {} of {} topics ({} subscriptions per topic), {} \
          publishers ({}: keep-alive `POST /publish`; bare: `publish` frames on a WebSocket), \
          payload ~{} bytes; publishers pause while more than 16 frames per subscriber are in \
-         flight, so no queue overflows. Median of {} windows of {} s after a 2 s warm-up.",
+         flight, so no queue overflows. Median of {} windows of {} s after a 2 s warm-up; \
+         server CPU (user + system, /proc) per delivery over the same windows.",
         a.deliv_subs,
         a.deliv_per_sub,
         a.deliv_topics,
