@@ -34,11 +34,20 @@ struct Counting;
 
 static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
 static LIVE_BLOCKS: AtomicIsize = AtomicIsize::new(0);
+/// Live blocks per size class (16-byte steps; the last class holds
+/// everything larger), to tell which allocations a connection holds.
+static LIVE_BY_SIZE: [AtomicIsize; CLASSES] = [const { AtomicIsize::new(0) }; CLASSES];
+const CLASSES: usize = 513;
+
+fn class(size: usize) -> usize {
+    size.div_ceil(16).min(CLASSES - 1)
+}
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         LIVE_BYTES.fetch_add(layout.size() as isize, Relaxed);
         LIVE_BLOCKS.fetch_add(1, Relaxed);
+        LIVE_BY_SIZE[class(layout.size())].fetch_add(1, Relaxed);
         // SAFETY: forwarded as is.
         unsafe { System.alloc(layout) }
     }
@@ -46,12 +55,15 @@ unsafe impl GlobalAlloc for Counting {
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         LIVE_BYTES.fetch_sub(layout.size() as isize, Relaxed);
         LIVE_BLOCKS.fetch_sub(1, Relaxed);
+        LIVE_BY_SIZE[class(layout.size())].fetch_sub(1, Relaxed);
         // SAFETY: forwarded as is.
         unsafe { System.dealloc(ptr, layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         LIVE_BYTES.fetch_add(new_size as isize - layout.size() as isize, Relaxed);
+        LIVE_BY_SIZE[class(layout.size())].fetch_sub(1, Relaxed);
+        LIVE_BY_SIZE[class(new_size)].fetch_add(1, Relaxed);
         // SAFETY: forwarded as is.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -63,6 +75,11 @@ static ALLOC: Counting = Counting;
 /// Live heap (bytes, blocks) now.
 fn heap() -> (isize, isize) {
     (LIVE_BYTES.load(Relaxed), LIVE_BLOCKS.load(Relaxed))
+}
+
+/// Live blocks per size class now.
+fn heap_by_size() -> Vec<isize> {
+    LIVE_BY_SIZE.iter().map(|c| c.load(Relaxed)).collect()
 }
 
 /// Connections opened concurrently by the client process.
@@ -147,6 +164,7 @@ async fn server(n: usize) {
 
     let before = rss_kib();
     let heap_before = heap();
+    let sizes_before = heap_by_size();
     let started = Instant::now();
     let mut child = spawn_client(n);
     tokio::task::block_in_place(|| wait_ready(&mut child));
@@ -154,6 +172,7 @@ async fn server(n: usize) {
     let opened_in = started.elapsed();
     let after = rss_kib();
     let heap_after = heap();
+    let sizes_after = heap_by_size();
     let per_conn = (after.saturating_sub(before)) as f64 / n as f64;
     println!(
         "idle connections: {n} (opened in {:.2} s)\n\
@@ -165,6 +184,18 @@ async fn server(n: usize) {
         (heap_after.0 - heap_before.0) / n as isize,
         (heap_after.1 - heap_before.1) as f64 / n as f64,
     );
+    println!("live blocks per connection by size (at least 0.5 per connection):");
+    for (i, (a, b)) in sizes_after.iter().zip(&sizes_before).enumerate() {
+        let per = (a - b) as f64 / n as f64;
+        if per >= 0.5 {
+            let size = match i {
+                0 => "0 B".to_owned(),
+                i if i == CLASSES - 1 => format!("> {} B", (i - 1) * 16),
+                i => format!("{}-{} B", (i - 1) * 16 + 1, i * 16),
+            };
+            println!("  {size:>12}: {per:.2}");
+        }
+    }
     drop(child.stdin.take());
     child.wait().unwrap();
     count.wait_for(|c| *c == 0).await.unwrap();

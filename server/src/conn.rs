@@ -11,12 +11,13 @@
 //! it axum's upgraded WebSocket, tests hand it a WebSocket over an
 //! in-memory pipe.
 //!
-//! Memory: an idle connection costs about 4 KiB at 2000 connections
-//! (`examples/idle_rss.rs`), 4.9 KiB at 10k (the load bench). What it holds
-//! for its whole life is kept small: the two futures (a few hundred bytes
-//! each, checked by a test; rare paths such as closing are boxed so they do
-//! not widen them), the WebSocket's 1 KiB read buffer, the hub's [`Conn`]
-//! and a queue that holds no storage while empty.
+//! Memory: an idle connection costs about 3.5 KiB at 2000 connections
+//! (`examples/idle_rss.rs`), 4.15 KiB at 10k with 101 topics (the load
+//! bench). What it holds for its whole life is kept small: the two futures
+//! (a few hundred bytes each, checked by a test; rare paths such as closing
+//! are boxed so they do not widen them), the WebSocket's 256-byte read
+//! buffer, the hub's [`Conn`] and a queue that holds no storage while
+//! empty.
 
 use std::future::{poll_fn, Future};
 use std::net::IpAddr;

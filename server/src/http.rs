@@ -25,13 +25,17 @@ use crate::{AppState, PublishError};
 
 /// Read buffer of each WebSocket, allocated (and touched) for the whole life
 /// of the connection: the largest single cost of an idle connection, so
-/// small. Client frames are small requests; a larger message is read in
-/// chunks of this size. (tungstenite's default, 128 KiB, would cost more
-/// than everything else of 30 idle connections.)
-const WS_READ_BUFFER: usize = 1024;
+/// small. Client frames are small requests (a `subscribe` with `recover` is
+/// ~120 bytes); a larger message is read in reads of this size, which only
+/// a client publishing big frames in bulk would notice. 1 KiB -> 256 B took
+/// 0.75 KiB off each idle connection (BENCHMARKS.md, section 3).
+/// (tungstenite's default, 128 KiB, would cost more than everything else
+/// of 30 idle connections.)
+const WS_READ_BUFFER: usize = 256;
 /// Write buffer target of each WebSocket: frames are gathered up to this
-/// size before a socket write; the writer flushes after every batch. It
-/// only holds memory while frames are being written.
+/// size before a socket write; the writer flushes after every batch.
+/// (tungstenite keeps the staging buffer's capacity after a write: an idle
+/// connection holds one the size of its `connection_established`.)
 const WS_WRITE_BUFFER: usize = 4 * 1024;
 /// Largest `POST /publish` body (axum's default, made explicit: it bounds
 /// the size of the frames the server sends).
