@@ -880,7 +880,6 @@ impl Source {
 }
 
 /// One fan-out measurement: medians over rounds.
-#[derive(Clone)]
 struct FanRow {
     p50: f64,
     p99: f64,
@@ -974,7 +973,7 @@ async fn fanout(ctx: &mut Ctx) -> Res<()> {
         let bare = ServerProc::bare(&ctx.log("bare-fanout"))?;
         rows.push(("bare", largest, fanout_on(ctx, &bare, largest, true).await?));
     }
-    let base = rows[0].2.clone();
+    let (base_p50, base_p99) = (rows[0].2.p50, rows[0].2.p99);
     let mut t = Table::new(&[
         "server",
         "subscribers",
@@ -1003,8 +1002,8 @@ async fn fanout(ctx: &mut Ctx) -> Res<()> {
             format!("{:.2}", row.p50),
             format!("{:.2}", row.p99),
             format!("{:.2}", row.max),
-            format!("{:.1}", row.p50 / base.p50.max(1e-6)),
-            format!("{:.1}", row.p99 / base.p99.max(1e-6)),
+            format!("{:.1}", row.p50 / base_p50.max(1e-6)),
+            format!("{:.1}", row.p99 / base_p99.max(1e-6)),
             format!("{:.2}", row.cpu_us),
             goal,
             row.note.clone(),
