@@ -202,12 +202,20 @@ fn with_port(authority: &str, default_port: &str) -> String {
 
 /// Body of `POST /publish`.
 #[derive(Debug, Deserialize)]
-struct PublishBody {
-    topic: String,
+pub struct PublishBody {
+    /// The topic to publish on.
+    pub topic: String,
+    /// The publication's `event` (default: `<topic>_update`).
     #[serde(default)]
-    event: Option<String>,
+    pub event: Option<String>,
+    /// The payload (default: `null`).
     #[serde(default)]
-    data: Value,
+    pub data: Value,
+}
+
+/// Reads a `POST /publish` body; the error says what is wrong with it.
+pub fn parse_publish_body(body: &[u8]) -> Result<PublishBody, String> {
+    serde_json::from_slice(body).map_err(|e| format!("bad body: {e}"))
 }
 
 /// `POST /publish`: `{topic, event?, data?}` -> `{offset, epoch}`; 404 for
@@ -222,9 +230,9 @@ async fn publish(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
             return error(StatusCode::UNAUTHORIZED, "missing or wrong bearer key");
         }
     }
-    let body: PublishBody = match serde_json::from_slice(&body) {
+    let body = match parse_publish_body(&body) {
         Ok(body) => body,
-        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("bad body: {e}")),
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
     };
     match state.publish(&body.topic, body.event, body.data).await {
         Ok((epoch, offset)) => Json(json!({ "offset": offset, "epoch": epoch })).into_response(),
