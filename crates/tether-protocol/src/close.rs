@@ -13,6 +13,9 @@ pub mod code {
     pub const NORMAL: u16 = 1000;
     /// Endpoint going away (page unload, server shutdown).
     pub const GOING_AWAY: u16 = 1001;
+    /// A frame that breaks RFC 6455 (the server's answer to a malformed
+    /// WebSocket frame; not a Tether protocol error, see 4500).
+    pub const PROTOCOL_ERROR: u16 = 1002;
     /// Status the browser reports when no close frame arrived (never sent).
     pub const NO_STATUS: u16 = 1005;
     /// Abnormal closure: the TCP link died without a close frame.

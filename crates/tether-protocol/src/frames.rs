@@ -357,22 +357,48 @@ pub enum ServerFrame {
     },
 }
 
+/// Longest `error.message`, in bytes: a message may quote what the client
+/// sent (a field's bad value, an unknown `type`), and a reply must not grow
+/// with the request that caused it.
+pub const MAX_ERROR_MESSAGE: usize = 200;
+
+/// Cuts `text` to at most `max` bytes at a character boundary, ending with
+/// `…` when anything was cut.
+pub fn truncate(mut text: String, max: usize) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    let ellipsis = '\u{2026}';
+    let mut end = max.saturating_sub(ellipsis.len_utf8());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text.push(ellipsis);
+    text
+}
+
 impl ServerFrame {
-    /// An `error` frame without extra fields.
+    /// An `error` frame without extra fields; the message is cut to
+    /// [`MAX_ERROR_MESSAGE`] bytes.
     pub fn error(id: Option<u64>, code: ErrorCode, message: impl Into<String>) -> Self {
         ServerFrame::Error {
             id,
             code,
-            message: message.into(),
+            message: truncate(message.into(), MAX_ERROR_MESSAGE),
             available_topics: None,
         }
     }
 
-    /// Serializes the frame to JSON text.
+    /// Serializes the frame to JSON text, in an allocation of its size
+    /// (frames are kept for recovery and queued to many connections: the
+    /// serializer's doubling growth would leave up to half of each unused).
     pub fn encode(&self) -> String {
         // Only strings, integers, floats, bools and `Value`s (whose maps have
         // string keys): serializing cannot fail.
-        serde_json::to_string(self).expect("server frames always serialize")
+        let mut text = serde_json::to_string(self).expect("server frames always serialize");
+        text.shrink_to_fit();
+        text
     }
 }
 
@@ -442,10 +468,15 @@ impl DecodeError {
     }
 }
 
+/// Longest name a [`DecodeError`] quotes from a client's frame (an unknown
+/// `type`, a field path), in bytes. Its parser messages, which may quote a
+/// value, are cut to [`MAX_ERROR_MESSAGE`].
+pub const MAX_QUOTED: usize = 64;
+
 /// Reads one client text frame.
 pub fn decode_client(text: &str) -> Result<ClientFrame, DecodeError> {
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| DecodeError::BadJson(e.to_string()))?;
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| DecodeError::BadJson(truncate(e.to_string(), MAX_ERROR_MESSAGE)))?;
     let Value::Object(obj) = value else {
         return Err(DecodeError::NotAnObject);
     };
@@ -463,7 +494,10 @@ pub fn decode_client(text: &str) -> Result<ClientFrame, DecodeError> {
         "get_status" => body(obj, &frame_type, id).map(ClientFrame::GetStatus),
         "get_topics" => body(obj, &frame_type, id).map(ClientFrame::GetTopics),
         "pong" => body(obj, &frame_type, id).map(ClientFrame::Pong),
-        _ => Err(DecodeError::UnknownType { id, frame_type }),
+        _ => Err(DecodeError::UnknownType {
+            id,
+            frame_type: truncate(frame_type, MAX_QUOTED),
+        }),
     }
 }
 
@@ -489,8 +523,8 @@ fn body<T: DeserializeOwned>(
         DecodeError::BadField {
             id,
             frame_type: frame_type.to_owned(),
-            field,
-            message,
+            field: truncate(field, MAX_QUOTED),
+            message: truncate(message, MAX_ERROR_MESSAGE),
         }
     })
 }
@@ -559,6 +593,38 @@ mod tests {
             decode_client(r#"{"type":"subscribe","id":4,"topic":"a","recover":{"offset":1}}"#)
                 .unwrap_err();
         assert_eq!(field_of(err), (Some(4), "recover.epoch".to_owned()));
+    }
+
+    /// A reply to a bad frame does not grow with the frame: the unknown
+    /// `type`, a quoted bad value and a bad field path are all cut.
+    #[test]
+    fn error_replies_are_bounded() {
+        let huge = "é".repeat(30_000);
+        let cases = [
+            format!(r#"{{"type":"{huge}","id":1}}"#),
+            format!(
+                r#"{{"type":"subscribe","id":1,"topic":"t","recover":{{"epoch":"e","offset":"{huge}"}}}}"#
+            ),
+            format!(r#"{{"type":"subscribe","id":1,"topic":["{huge}"]}}"#),
+            format!(r#"{{"type":"ping","id":"{huge}"}}"#),
+            format!(r#"{{"type":"publish","id":1,"topic":"t","data":{{"{huge}":}}}}"#),
+        ];
+        for text in cases {
+            let err = decode_client(&text).unwrap_err();
+            let reply = err.to_frame().encode();
+            assert!(
+                reply.len() <= MAX_ERROR_MESSAGE + 64,
+                "{} bytes: {}",
+                reply.len(),
+                reply.chars().take(100).collect::<String>()
+            );
+            let frame: Value = serde_json::from_str(&reply).unwrap();
+            let message = frame["message"].as_str().unwrap();
+            assert!(message.len() <= MAX_ERROR_MESSAGE, "{message}");
+        }
+        assert_eq!(truncate("short".into(), 10), "short");
+        assert_eq!(truncate("ééé".into(), 5), "é\u{2026}");
+        assert_eq!(truncate("abcdef".into(), 3), "\u{2026}");
     }
 
     #[test]
