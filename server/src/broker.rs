@@ -40,7 +40,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use axum::extract::ws::Utf8Bytes;
+use bytes::Bytes;
 use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Script, Value};
@@ -444,7 +444,7 @@ fn parse_entry(entry: &Value, now_ms: u64, now: Instant) -> Result<Kept, BrokerE
     Ok(Kept {
         offset,
         at: published_at(t.unwrap_or(now_ms), now_ms, now),
-        frame: Utf8Bytes::from(frame),
+        frame: Bytes::from(frame),
     })
 }
 
@@ -469,7 +469,7 @@ fn parse_message(payload: &[u8]) -> Option<(&str, Kept)> {
         Kept {
             offset,
             at: published_at(t, now_ms, Instant::now()),
-            frame: Utf8Bytes::from(frame.to_owned()),
+            frame: Bytes::from(frame.to_owned()),
         },
     ))
 }
@@ -505,7 +505,7 @@ mod tests {
     fn messages_parse() {
         let (epoch, kept) = parse_message(b"e1 42 0 {\"x\": 1 2}").unwrap();
         assert_eq!((epoch, kept.offset), ("e1", 42));
-        assert_eq!(kept.frame.as_str(), "{\"x\": 1 2}");
+        assert_eq!(&kept.frame[..], b"{\"x\": 1 2}");
         assert!(parse_message(b"e1 x 0 {}").is_none());
         assert!(parse_message(b"e1 1 0").is_none());
         assert!(parse_message(&[0xff, b' ', b'1']).is_none());

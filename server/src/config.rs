@@ -73,6 +73,27 @@ pub struct Config {
     )]
     pub max_connections: usize,
 
+    /// Connections per client IP still in HTTP (before the WebSocket
+    /// upgrade, or between keep-alive requests); a socket over it is closed
+    /// at once, before anything is read.
+    #[arg(
+        long,
+        env = "TETHER_MAX_PENDING_PER_IP",
+        default_value_t = 256,
+        value_parser = clap::value_parser!(u32).range(1..),
+        value_name = "N"
+    )]
+    pub max_pending_per_ip: u32,
+
+    /// A connection must deliver each HTTP request's headers within this
+    /// many seconds (silent and slow sockets, idle keep-alive) or is closed.
+    #[arg(long, env = "TETHER_HEADER_TIMEOUT", default_value = "10", value_parser = parse_secs, value_name = "SECS")]
+    pub header_timeout: Duration,
+
+    /// A `POST /publish` body must arrive within this many seconds, else 408.
+    #[arg(long, env = "TETHER_BODY_TIMEOUT", default_value = "10", value_parser = parse_secs, value_name = "SECS")]
+    pub body_timeout: Duration,
+
     /// Connection limit per client IP; over it: accept, then close 4429.
     #[arg(
         long,
@@ -117,6 +138,11 @@ pub struct Config {
         value_parser = clap::builder::NonEmptyStringValueParser::new()
     )]
     pub token_secret: Option<String>,
+
+    /// Longest token lifetime accepted with `--token-secret`: a token whose
+    /// `exp` is further ahead is refused (close 4503).
+    #[arg(long, env = "TETHER_MAX_TOKEN_LIFETIME", default_value = "86400", value_parser = parse_secs, value_name = "SECS")]
+    pub max_token_lifetime: Duration,
 
     /// When set, `POST /publish` needs `Authorization: Bearer KEY`.
     #[arg(
@@ -179,10 +205,14 @@ impl Default for Config {
             max_frame_bytes: 65536,
             max_connections: 100_000,
             max_connections_per_ip: 1000,
+            max_pending_per_ip: 256,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
             rate_limit: 100,
             history_size: 1000,
             history_ttl: Duration::from_secs(300),
             token_secret: None,
+            max_token_lifetime: Duration::from_secs(86400),
             publish_key: None,
             shutdown_retry_after_ms: 1000,
             shutdown_spread_ms: 5000,

@@ -7,9 +7,9 @@
 //! client goes through that queue, so frames leave in the order they were
 //! queued, and nothing here ever waits on a slow client.
 //!
-//! The handler is generic over the socket ([`Socket`]): the server hands
-//! it axum's upgraded WebSocket, tests hand it a WebSocket over an
-//! in-memory pipe.
+//! The handler is generic over the byte stream ([`Io`]) and speaks
+//! WebSocket over it itself ([`crate::ws`]): the server hands it the
+//! upgraded socket, tests an in-memory pipe.
 //!
 //! Memory: an idle connection costs about 3.5 KiB at 2000 connections
 //! (`examples/idle_rss.rs`), 4.15 KiB at 10k with 101 topics (the load
@@ -17,7 +17,8 @@
 //! (a few hundred bytes each, checked by a test; rare paths such as closing
 //! are boxed so they do not widen them), the WebSocket's 256-byte read
 //! buffer, the hub's [`Conn`] and a queue that holds no storage while
-//! empty.
+//! empty. Nothing grows with the traffic a connection had: a large message
+//! costs its size while it is read or written, and nothing after.
 
 use std::future::{poll_fn, Future};
 use std::net::IpAddr;
@@ -26,19 +27,26 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
+use bytes::Bytes;
 use futures_util::future::Either;
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tether_protocol::close::{self, code};
 use tether_protocol::frames::{decode_client, ClientFrame, ErrorCode, ServerFrame, ServerInfo};
+use tokio::io::{AsyncRead, AsyncWrite, ReadHalf, WriteHalf};
 use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::auth::{Grant, Rejection};
 use crate::hub::{Conn, Outbound, Queued, Refusal, Subscribe};
 use crate::limit::{RateLimiter, Verdict};
+use crate::ws::{self, Message, OpCode};
 use crate::{now_rfc3339, AppState};
+
+/// Read buffer of each connection, allocated for its whole life: the
+/// largest single cost of an idle connection, so small. Client frames are
+/// small requests (a `subscribe` with `recover` is ~120 bytes); a larger
+/// message is read straight into a buffer of its own size. 1 KiB -> 256 B
+/// took 0.75 KiB off each idle connection (BENCHMARKS.md, section 3).
+pub const READ_BUFFER: usize = 256;
 
 /// How many queued frames the writer batches into one flush.
 const MAX_BATCH: usize = 64;
@@ -47,26 +55,14 @@ const MAX_BATCH: usize = 64;
 /// that would destroy the close frame in flight).
 const CLOSE_LINGER: Duration = Duration::from_secs(2);
 
-/// A WebSocket as the handler needs it: a stream of received messages and a
-/// sink for messages to send, with axum's message and error types.
-/// Implemented by axum's `WebSocket` and by anything else of that shape.
-pub trait Socket:
-    Stream<Item = Result<Message, axum::Error>>
-    + Sink<Message, Error = axum::Error>
-    + Send
-    + Unpin
-    + 'static
-{
-}
+/// A byte stream a WebSocket runs over, after its handshake: the upgraded
+/// TCP socket, or an in-memory pipe in tests.
+pub trait Io: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
 
-impl<T> Socket for T where
-    T: Stream<Item = Result<Message, axum::Error>>
-        + Sink<Message, Error = axum::Error>
-        + Send
-        + Unpin
-        + 'static
-{
-}
+impl<T> Io for T where T: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+
+type Reader<S> = ws::Reader<ReadHalf<S>>;
+type Writer<S> = ws::Writer<WriteHalf<S>>;
 
 /// What the upgrade request told about the client.
 #[derive(Debug, Clone)]
@@ -103,12 +99,14 @@ impl Peer {
 /// returned future first runs. The future carries only what reading needs,
 /// since it lives as long as the connection: spawn it as a task of its
 /// own (as the `/ws` route does) rather than inside a larger future.
-pub fn run<S: Socket>(
+pub fn run<S: Io>(
     socket: S,
     state: AppState,
     peer: Peer,
 ) -> impl Future<Output = ()> + Send + 'static {
-    let (sink, stream) = socket.split();
+    let (read, write) = tokio::io::split(socket);
+    let stream = ws::Reader::new(read, READ_BUFFER, state.config().max_frame_bytes as usize);
+    let sink = ws::Writer::new(write);
     let (registered, span) = match start(state, peer) {
         Start::Refused(code, reason) => {
             return Either::Left(Box::pin(close_unregistered(sink, stream, code, reason)));
@@ -146,7 +144,7 @@ pub fn run<S: Socket>(
 /// What a served connection's future owns. Fields drop in order: the
 /// writer task is aborted before the connection is unregistered.
 struct Serving<S> {
-    stream: SplitStream<S>,
+    stream: Reader<S>,
     writer: WriterTask,
     registered: Registered,
 }
@@ -262,6 +260,10 @@ enum End {
     TooLarge,
     /// Text that is not UTF-8 (closed 1007).
     InvalidUtf8,
+    /// A frame that breaks RFC 6455 (closed 1002).
+    ProtocolViolation,
+    /// The token's `exp` passed (closed 4401).
+    TokenExpired,
     /// Nothing arrived for 2.5 heartbeat intervals.
     Stale,
     /// The send queue overflowed or a frame waited too long.
@@ -284,6 +286,8 @@ impl End {
             End::Lost => "connection_lost",
             End::TooLarge => "too_large",
             End::InvalidUtf8 => "invalid_utf8",
+            End::ProtocolViolation => "protocol_violation",
+            End::TokenExpired => "token_expired",
             End::Stale => "stale",
             End::SlowConsumer => "slow_consumer",
             End::RateLimited => "rate_limited",
@@ -295,8 +299,8 @@ impl End {
 }
 
 /// Reads until the connection ends; returns why.
-async fn read_loop<S: Socket>(
-    stream: &mut SplitStream<S>,
+async fn read_loop<S: Io>(
+    stream: &mut Reader<S>,
     state: &AppState,
     conn: &Arc<Conn>,
     grant: &Grant,
@@ -317,6 +321,13 @@ async fn read_loop<S: Socket>(
                 if last_seen.elapsed() > stale_after {
                     state.hub().metrics().stale_disconnects.fetch_add(1, Relaxed);
                     return End::Stale;
+                }
+                // Checked with the heartbeat: no timer of its own per
+                // connection (README: closed within one interval of it).
+                if grant.expired(crate::auth::unix_now()) {
+                    let reason = "token expired".to_owned();
+                    Box::pin(close_and_linger(conn, code::TOKEN_EXPIRED, reason, stream, writer)).await;
+                    return End::TokenExpired;
                 }
                 conn.send(Outbound::Ping);
                 continue;
@@ -340,24 +351,34 @@ async fn read_loop<S: Socket>(
             None => return End::Lost,
             Some(Ok(msg)) => msg,
             Some(Err(err)) => {
-                let end = match classify_error(err) {
-                    Some(end) => end,
-                    None => return End::Lost,
+                let Some(c) = err.close_code() else {
+                    return End::Lost;
                 };
-                let (c, reason) = match end {
-                    End::TooLarge => (code::TOO_LARGE, "message too large"),
-                    _ => (code::INVALID_PAYLOAD, "invalid UTF-8"),
+                let (end, reason) = match err {
+                    ws::ReadError::TooLarge(_) => (End::TooLarge, "message too large".into()),
+                    ws::ReadError::InvalidUtf8 => (End::InvalidUtf8, "invalid UTF-8".into()),
+                    _ => (End::ProtocolViolation, err.to_string()),
                 };
-                Box::pin(close_and_linger(conn, c, reason.into(), stream, writer)).await;
+                Box::pin(close_and_linger(conn, c, reason, stream, writer)).await;
                 return end;
             }
         };
         let text = match msg {
             Message::Text(text) => Some(text),
-            Message::Binary(_) => None,
-            // Pings are answered by the WebSocket layer; both prove liveness.
-            Message::Ping(_) | Message::Pong(_) => continue,
-            Message::Close(frame) => return End::ClientClosed(frame.map(|f| f.code)),
+            Message::Binary => None,
+            // Both prove liveness; a ping is answered in order with the rest.
+            Message::Ping(payload) => {
+                conn.send(Outbound::Pong(payload));
+                continue;
+            }
+            Message::Pong => continue,
+            Message::Close(payload) => {
+                let code = payload.as_ref().map(|(code, _)| *code);
+                // Echo the close (RFC 6455, 5.5.1), then end.
+                conn.send(Outbound::Close(code.unwrap_or(code::NORMAL), String::new()));
+                let _ = Box::pin(tokio::time::timeout(CLOSE_LINGER, &mut *writer)).await;
+                return End::ClientClosed(code);
+            }
         };
         conn.note_in();
         if let Some(limiter) = limiter.as_mut() {
@@ -422,22 +443,12 @@ async fn read_loop<S: Socket>(
     }
 }
 
-/// Maps a read error to a close the server should send, if any.
-fn classify_error(err: axum::Error) -> Option<End> {
-    let inner = err.into_inner();
-    match inner.downcast_ref::<tungstenite::Error>() {
-        Some(tungstenite::Error::Capacity(_)) => Some(End::TooLarge),
-        Some(tungstenite::Error::Utf8(_)) => Some(End::InvalidUtf8),
-        _ => None,
-    }
-}
-
 /// Queues a close, waits for the writer to send it, then [`linger`]s.
-async fn close_and_linger<S: Socket>(
+async fn close_and_linger<S: Io>(
     conn: &Conn,
     code: u16,
     reason: String,
-    stream: &mut SplitStream<S>,
+    stream: &mut Reader<S>,
     writer: &mut tokio::task::JoinHandle<WriterEnd>,
 ) {
     conn.send(Outbound::Close(code, reason));
@@ -448,7 +459,7 @@ async fn close_and_linger<S: Socket>(
 
 /// After the server sent a close: keeps reading (discarding) until the
 /// client's close reply, the end of the stream, or [`CLOSE_LINGER`].
-async fn linger<S: Socket>(stream: &mut SplitStream<S>) {
+async fn linger<S: Io>(stream: &mut Reader<S>) {
     let drain = async {
         while let Some(Ok(msg)) = stream.next().await {
             if matches!(msg, Message::Close(_)) {
@@ -461,7 +472,7 @@ async fn linger<S: Socket>(stream: &mut SplitStream<S>) {
 
 /// Queues a reply frame.
 fn reply(conn: &Conn, frame: &ServerFrame) {
-    conn.send(Outbound::Text(Utf8Bytes::from(frame.encode())));
+    conn.send(Outbound::Text(Bytes::from(frame.encode())));
 }
 
 /// Topic names this connection may use, in configuration order.
@@ -639,7 +650,7 @@ fn handle_text(state: &AppState, conn: &Arc<Conn>, grant: &Grant, text: &str) ->
 }
 
 /// The `connection_established` frame for `conn`.
-fn welcome(state: &AppState, conn: &Conn, grant: &Grant) -> Utf8Bytes {
+fn welcome(state: &AppState, conn: &Conn, grant: &Grant) -> Bytes {
     let frame = ServerFrame::ConnectionEstablished {
         protocol: tether_protocol::PROTOCOL_VERSION,
         client_id: conn.client_id.clone(),
@@ -654,7 +665,7 @@ fn welcome(state: &AppState, conn: &Conn, grant: &Grant) -> Utf8Bytes {
                 .to_vec(),
         },
     };
-    Utf8Bytes::from(frame.encode())
+    Bytes::from(frame.encode())
 }
 
 /// The close for a connection the hub refused (and counts it).
@@ -679,18 +690,18 @@ fn refusal_close(refusal: Refusal, state: &AppState) -> (u16, String) {
 
 /// Sends a close frame on a connection that was never registered, then
 /// reads until the client's close reply (at most [`CLOSE_LINGER`]).
-async fn close_unregistered<S: Socket>(
-    mut sink: SplitSink<S, Message>,
-    mut stream: SplitStream<S>,
+async fn close_unregistered<S: Io>(
+    mut sink: Writer<S>,
+    mut stream: Reader<S>,
     code: u16,
     reason: String,
 ) {
-    let close = Message::Close(Some(CloseFrame {
-        code,
-        reason: reason.into(),
-    }));
     let linger = async {
-        if sink.send(close).await.is_ok() {
+        let sent = async {
+            sink.send_close(code, &reason).await?;
+            sink.flush().await
+        };
+        if sent.await.is_ok() {
             while let Some(Ok(msg)) = stream.next().await {
                 if matches!(msg, Message::Close(_)) {
                     break;
@@ -716,8 +727,8 @@ pub enum WriterEnd {
 /// when the queue closes, on a socket error, or when a frame waited longer
 /// than `send_timeout` (the client is a slow consumer). Its end closes the
 /// queue, so later sends to the connection fail at once.
-pub async fn writer<S: Socket>(
-    mut sink: SplitSink<S, Message>,
+pub async fn writer<S: Io>(
+    mut sink: Writer<S>,
     conn: Arc<Conn>,
     send_timeout: Duration,
 ) -> WriterEnd {
@@ -743,7 +754,7 @@ pub async fn writer<S: Socket>(
             }
         }
     }
-    let _ = Box::pin(tokio::time::timeout(send_timeout, sink.close())).await;
+    let _ = Box::pin(tokio::time::timeout(send_timeout, sink.shutdown())).await;
     WriterEnd::Gone
 }
 
@@ -774,8 +785,8 @@ enum WriteError {
 
 /// Feeds `first` and what else is queued (up to [`MAX_BATCH`] items, up to
 /// a close frame) to the socket, then flushes once.
-async fn write_batch<S: Socket>(
-    sink: &mut SplitSink<S, Message>,
+async fn write_batch<S: Io>(
+    sink: &mut Writer<S>,
     conn: &Conn,
     first: Queued,
     send_timeout: Duration,
@@ -792,21 +803,20 @@ async fn write_batch<S: Socket>(
             // that saw a frame also sees it in the counters.
             Outbound::Text(t) => {
                 conn.note_out(1);
-                feed(sink, Message::Text(t)).await?;
+                feed(sink, OpCode::Text, &t).await?;
             }
             Outbound::Batch(frames) => {
                 conn.note_out(frames.len() as u64);
                 for t in frames {
-                    feed(sink, Message::Text(t)).await?;
+                    feed(sink, OpCode::Text, &t).await?;
                 }
             }
-            Outbound::Ping => feed(sink, Message::Ping(Default::default())).await?,
+            Outbound::Ping => feed(sink, OpCode::Ping, &[]).await?,
+            Outbound::Pong(payload) => feed(sink, OpCode::Pong, &payload).await?,
             Outbound::Close(code, reason) => {
-                let frame = CloseFrame {
-                    code,
-                    reason: reason.into(),
-                };
-                feed(sink, Message::Close(Some(frame))).await?;
+                sink.send_close(code, &reason)
+                    .await
+                    .map_err(|_| WriteError::Failed)?;
                 written = Written::Closed;
                 break;
             }
@@ -820,15 +830,21 @@ async fn write_batch<S: Socket>(
     Ok(written)
 }
 
-/// Feeds one message to the socket (buffered until the flush).
-async fn feed<S: Socket>(sink: &mut SplitSink<S, Message>, msg: Message) -> Result<(), WriteError> {
-    sink.feed(msg).await.map_err(|_| WriteError::Failed)
+/// Feeds one frame to the socket (small ones buffered until the flush).
+async fn feed<S: Io>(
+    sink: &mut Writer<S>,
+    opcode: OpCode,
+    payload: &[u8],
+) -> Result<(), WriteError> {
+    sink.send(opcode, payload)
+        .await
+        .map_err(|_| WriteError::Failed)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::extract::ws::WebSocket;
+    use crate::ws::upgrade::Upgraded101 as Socket;
 
     /// Size of the future returned by a function of three arguments.
     fn future_size<A, B, C, F>(_: impl FnOnce(A, B, C) -> F) -> usize {
@@ -840,8 +856,8 @@ mod tests {
     /// the rest of an idle connection (see `examples/idle_rss.rs`).
     #[test]
     fn connection_futures_stay_small() {
-        let reader = future_size(run::<WebSocket>);
-        let writer = future_size(writer::<WebSocket>);
+        let reader = future_size(run::<Socket>);
+        let writer = future_size(writer::<Socket>);
         eprintln!("connection futures: reader {reader} bytes, writer {writer} bytes");
         assert!(reader <= 800, "reader future: {reader} bytes");
         assert!(writer <= 400, "writer future: {writer} bytes");

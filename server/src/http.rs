@@ -7,9 +7,8 @@ use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Path, RawQuery, State};
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, RawQuery, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -23,33 +22,13 @@ use crate::auth::Grant;
 use crate::conn::Peer;
 use crate::{AppState, PublishError};
 
-/// Read buffer of each WebSocket, allocated (and touched) for the whole life
-/// of the connection: the largest single cost of an idle connection, so
-/// small. Client frames are small requests (a `subscribe` with `recover` is
-/// ~120 bytes); a larger message is read in reads of this size, which only
-/// a client publishing big frames in bulk would notice. 1 KiB -> 256 B took
-/// 0.75 KiB off each idle connection (BENCHMARKS.md, section 3).
-/// (tungstenite's default, 128 KiB, would cost more than everything else
-/// of 30 idle connections.)
-const WS_READ_BUFFER: usize = 256;
-/// Write buffer target of each WebSocket: frames are gathered up to this
-/// size before a socket write; the writer flushes after every batch.
-/// (tungstenite keeps the staging buffer's capacity after a write: an idle
-/// connection holds one the size of its `connection_established`.)
-const WS_WRITE_BUFFER: usize = 4 * 1024;
-/// Largest `POST /publish` body (axum's default, made explicit: it bounds
-/// the size of the frames the server sends).
-const PUBLISH_BODY_LIMIT: usize = 2 * 1024 * 1024;
-
-/// Hard cap of a WebSocket's write buffer: twice the largest frame the
-/// server can produce. The writer flushes after every batch, so this is a
-/// guard against a bug, not a limit traffic ever meets.
-fn max_write_buffer(max_frame_bytes: usize) -> usize {
-    max_frame_bytes
-        .max(PUBLISH_BODY_LIMIT)
-        .saturating_mul(2)
-        .saturating_add(WS_WRITE_BUFFER)
-}
+/// Largest `POST /publish` body (it bounds the size of the frames the
+/// server sends).
+pub const PUBLISH_BODY_LIMIT: usize = 2 * 1024 * 1024;
+/// Bytes of `POST /publish` bodies being read at once, across all
+/// requests (16 bodies of the largest size): slow or unfinished bodies
+/// cannot take more memory than this; over it, 503.
+pub const PUBLISH_BODY_BUDGET: usize = 16 * PUBLISH_BODY_LIMIT;
 
 /// The router for `state`. Serve it with
 /// `into_make_service_with_connect_info::<SocketAddr>()` (as [`crate::serve`]
@@ -57,10 +36,7 @@ fn max_write_buffer(max_frame_bytes: usize) -> usize {
 pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/ws", get(ws))
-        .route(
-            "/publish",
-            post(publish).layer(DefaultBodyLimit::max(PUBLISH_BODY_LIMIT)),
-        )
+        .route("/publish", post(publish))
         .route("/topics/{name}/latest", get(latest))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
@@ -101,7 +77,7 @@ async fn ws(
     PeerIp(ip): PeerIp,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
-    upgrade: WebSocketUpgrade,
+    upgrade: crate::ws::Upgrade,
 ) -> Response {
     if state.hub().is_shutting_down() {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
@@ -109,13 +85,8 @@ async fn ws(
     if state.hub().is_paused() || !state.hub().is_ready() {
         return (StatusCode::SERVICE_UNAVAILABLE, "try again later").into_response();
     }
-    let origin = headers
-        .get(header::ORIGIN)
-        .map(|v| v.to_str().unwrap_or("\u{0}"));
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    if !origin_allowed(origin, host, &state.config().allowed_origins) {
-        tracing::info!(?origin, ?host, "upgrade refused: origin not allowed");
-        return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
+    if let Some(refused) = origin_refusal(&state, &headers, "upgrade") {
+        return refused;
     }
     let (token, sdk) = upgrade_params(query.as_deref().unwrap_or(""));
     let auth = match state.verifier() {
@@ -123,21 +94,7 @@ async fn ws(
         None => Ok(Grant::default()),
     };
     let peer = Peer { ip, sdk, auth };
-    let max = state.config().max_frame_bytes as usize;
-    upgrade
-        .read_buffer_size(WS_READ_BUFFER)
-        .write_buffer_size(WS_WRITE_BUFFER)
-        .max_write_buffer_size(max_write_buffer(max))
-        .max_message_size(max)
-        .max_frame_size(max)
-        .on_upgrade(move |socket| {
-            // A task of its own, sized for the connection's future alone;
-            // axum's upgrade task (which holds the socket and its setup
-            // state) ends at once instead of living as long as the
-            // connection.
-            tokio::spawn(crate::conn::run(socket, state, peer));
-            std::future::ready(())
-        })
+    upgrade.on_upgrade(move |socket| crate::conn::run(socket, state, peer))
 }
 
 /// `token` and `sdk` from an upgrade URL's query. Lenient: a malformed or
@@ -156,12 +113,52 @@ fn upgrade_params(query: &str) -> (Option<String>, Option<String>) {
     (token, sdk)
 }
 
-/// Whether an upgrade with this `Origin` (None: header absent) may proceed.
+/// Refuses (403) a browser's request from an origin that may not use this
+/// server: the WebSocket upgrade, and the state-changing `POST` routes, so
+/// a page elsewhere can neither open a socket nor publish (cross-site
+/// request forgery: a `text/plain` POST needs no CORS preflight). Requests
+/// without `Origin` are not from a browser page, unless `Sec-Fetch-Site`
+/// says they come from another site.
+fn origin_refusal(state: &AppState, headers: &HeaderMap, what: &str) -> Option<Response> {
+    let origin = headers
+        .get(header::ORIGIN)
+        .map(|v| v.to_str().unwrap_or("\u{0}"));
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let cross_site = headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"cross-site" || v.as_bytes() == b"same-site");
+    let allowed = match origin {
+        Some(_) => origin_allowed(origin, host, &state.config().allowed_origins),
+        None => !cross_site,
+    };
+    if allowed {
+        return None;
+    }
+    state
+        .hub()
+        .metrics()
+        .refused_origin
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let origin: Option<String> = origin.map(|o| o.chars().take(100).collect());
+    tracing::info!(?origin, ?host, "{what} refused: origin not allowed");
+    Some(
+        (
+            StatusCode::FORBIDDEN,
+            "origin not allowed: see --allowed-origins",
+        )
+            .into_response(),
+    )
+}
+
+/// Whether a request with this `Origin` (None: header absent) may proceed.
 ///
 /// No Origin: allowed (not a browser). With an allow-list: the origin,
 /// lower-cased without a trailing slash, must be listed, or the list holds
 /// `*`. Without a list: the Origin's host:port must equal the Host header
-/// (default ports filled in from the Origin's scheme).
+/// (default ports filled in from the Origin's scheme), and that host must
+/// be an IP address or `localhost`: a DNS name could be an attacker's that
+/// now resolves to this server (DNS rebinding), so serving under a name
+/// needs the name in `--allowed-origins`.
 pub fn origin_allowed(origin: Option<&str>, host: Option<&str>, allowed: &[String]) -> bool {
     let Some(origin) = origin else {
         return true;
@@ -180,7 +177,24 @@ pub fn origin_allowed(origin: Option<&str>, host: Option<&str>, allowed: &[Strin
         "https" => "443",
         _ => return false,
     };
-    with_port(authority, default_port) == with_port(&host.to_ascii_lowercase(), default_port)
+    let host = host.to_ascii_lowercase();
+    with_port(authority, default_port) == with_port(&host, default_port)
+        && is_address_or_localhost(&host)
+}
+
+/// Whether a Host header (`name[:port]`, `[v6][:port]`) names an IP address
+/// or `localhost`, which no one else's DNS can point here.
+fn is_address_or_localhost(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(v6) => {
+            return v6
+                .split(']')
+                .next()
+                .is_some_and(|a| a.parse::<IpAddr>().is_ok())
+        }
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name == "localhost" || name.ends_with(".localhost") || name.parse::<IpAddr>().is_ok()
 }
 
 fn normalize_origin(origin: &str) -> String {
@@ -219,8 +233,14 @@ pub fn parse_publish_body(body: &[u8]) -> Result<PublishBody, String> {
 }
 
 /// `POST /publish`: `{topic, event?, data?}` -> `{offset, epoch}`; 404 for
-/// an unknown topic, 503 while a configured broker is unreachable.
-async fn publish(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+/// an unknown topic, 503 while a configured broker is unreachable. The
+/// origin and the key are checked before the body is read; the body is
+/// read within `--body-timeout`, up to [`PUBLISH_BODY_LIMIT`], and only
+/// while the bodies being read fit in [`PUBLISH_BODY_BUDGET`].
+async fn publish(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    if let Some(refused) = origin_refusal(&state, &headers, "publish") {
+        return refused;
+    }
     if let Some(key) = &state.config().publish_key {
         let given = headers
             .get(header::AUTHORIZATION)
@@ -230,6 +250,10 @@ async fn publish(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
             return error(StatusCode::UNAUTHORIZED, "missing or wrong bearer key");
         }
     }
+    let body = match read_body(&state, &headers, body).await {
+        Ok(body) => body,
+        Err(e) => return e.into_response(),
+    };
     let body = match parse_publish_body(&body) {
         Ok(body) => body,
         Err(e) => return error(StatusCode::BAD_REQUEST, &e),
@@ -243,6 +267,69 @@ async fn publish(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
             .into_response(),
         Err(PublishError::Unavailable(e)) => error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
     }
+}
+
+/// Why a `POST /publish` body was not read.
+enum BodyError {
+    TooLarge,
+    Busy,
+    Unreadable,
+    Late(Duration),
+}
+
+impl IntoResponse for BodyError {
+    fn into_response(self) -> Response {
+        match self {
+            BodyError::TooLarge => error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("the body is over {PUBLISH_BODY_LIMIT} bytes"),
+            ),
+            BodyError::Busy => error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many publish bodies in flight; retry",
+            ),
+            BodyError::Unreadable => error(StatusCode::BAD_REQUEST, "the body could not be read"),
+            BodyError::Late(timeout) => error(
+                StatusCode::REQUEST_TIMEOUT,
+                &format!("the body did not arrive within {timeout:?}"),
+            ),
+        }
+    }
+}
+
+/// Reads a `POST /publish` body, bounded in size, time and, across all
+/// requests, in memory.
+async fn read_body(state: &AppState, headers: &HeaderMap, body: Body) -> Result<Bytes, BodyError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > PUBLISH_BODY_LIMIT) {
+        return Err(BodyError::TooLarge);
+    }
+    // A body of unknown length may grow to the limit: reserve that much.
+    let reserve = declared.unwrap_or(PUBLISH_BODY_LIMIT).max(1);
+    let Ok(_reserved) = state.body_budget().try_acquire_many(reserve as u32) else {
+        return Err(BodyError::Busy);
+    };
+    let timeout = state.config().body_timeout;
+    match tokio::time::timeout(timeout, axum::body::to_bytes(body, PUBLISH_BODY_LIMIT)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) if is_length_limit(&e) => Err(BodyError::TooLarge),
+        Ok(Err(_)) => Err(BodyError::Unreadable),
+        Err(_) => Err(BodyError::Late(timeout)),
+    }
+}
+
+fn is_length_limit(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if s.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// `GET /healthz`: 200 `ok`; 503 while a configured broker is unreachable.
@@ -282,11 +369,7 @@ async fn latest(
         }
     }
     match state.hub().latest(&name) {
-        Ok(Some(frame)) => (
-            [(header::CONTENT_TYPE, "application/json")],
-            frame.as_str().to_owned(),
-        )
-            .into_response(),
+        Ok(Some(frame)) => ([(header::CONTENT_TYPE, "application/json")], frame).into_response(),
         Ok(None) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => error(StatusCode::NOT_FOUND, &e.to_string()),
     }
@@ -300,9 +383,12 @@ const DEMO_RESTART_MAX_DOWN_MS: u64 = 60_000;
 /// `POST /demo/drop` (`--demo` only, else 404): closes every WebSocket
 /// with 1011, as a network failure or crash would, so clients reconnect and
 /// recover. Answers `{"closed": N}`.
-async fn demo_drop(State(state): State<AppState>) -> Response {
+async fn demo_drop(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if !state.config().demo {
         return error(StatusCode::NOT_FOUND, "demo controls need --demo");
+    }
+    if let Some(refused) = origin_refusal(&state, &headers, "demo control") {
+        return refused;
     }
     let closed = state.hub().close_all(
         tether_protocol::close::code::INTERNAL_ERROR,
@@ -320,9 +406,16 @@ async fn demo_drop(State(state): State<AppState>) -> Response {
 /// get `recovered: false`. With `--broker` the history lives in the broker
 /// and survives, as it would for a real restart of one instance. Answers
 /// `{"closed": N, "down_ms": N}`.
-async fn demo_restart(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+async fn demo_restart(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
     if !state.config().demo {
         return error(StatusCode::NOT_FOUND, "demo controls need --demo");
+    }
+    if let Some(refused) = origin_refusal(&state, &headers, "demo control") {
+        return refused;
     }
     let mut down_ms = DEMO_RESTART_DOWN_MS;
     for (key, value) in form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()) {
@@ -401,13 +494,24 @@ mod tests {
             none
         ));
         assert!(origin_allowed(
-            Some("HTTP://Example.com/"),
-            Some("example.com"),
+            Some("HTTP://LocalHost/"),
+            Some("localhost"),
             none
         ));
         assert!(origin_allowed(
-            Some("https://example.com"),
-            Some("example.com:443"),
+            Some("https://192.0.2.1"),
+            Some("192.0.2.1:443"),
+            none
+        ));
+        assert!(origin_allowed(
+            Some("http://app.localhost:3000"),
+            Some("app.localhost:3000"),
+            none
+        ));
+        // A DNS name may be an attacker's rebound to this server.
+        assert!(!origin_allowed(
+            Some("http://evil.example:8787"),
+            Some("evil.example:8787"),
             none
         ));
         assert!(origin_allowed(

@@ -31,7 +31,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::Utf8Bytes;
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tether_protocol::frames::{Publication, Recover, ServerFrame, TopicInfo};
@@ -47,12 +47,14 @@ pub type ConnId = u64;
 #[derive(Debug)]
 pub enum Outbound {
     /// One text frame (shared: publications are serialized once).
-    Text(Utf8Bytes),
+    Text(Bytes),
     /// Frames that must go out back to back (`subscribed` + replay). Counts
     /// as one queue slot.
-    Batch(Vec<Utf8Bytes>),
+    Batch(Vec<Bytes>),
     /// A protocol-level Ping.
     Ping,
+    /// The answer to the client's Ping, with its payload.
+    Pong(Vec<u8>),
     /// A close frame; the writer stops after it.
     Close(u16, String),
 }
@@ -288,7 +290,7 @@ pub struct Kept {
     /// When it was published (for `--history-ttl`).
     pub at: Instant,
     /// The publication frame, serialized.
-    pub frame: Utf8Bytes,
+    pub frame: Bytes,
 }
 
 /// A topic's log as the broker has it: what [`Hub::sync`] brings the
@@ -343,7 +345,7 @@ pub struct MemoryLog {
     epoch: String,
     offset: u64,
     /// The latest publication, kept even when the history is not.
-    latest: Option<Utf8Bytes>,
+    latest: Option<Bytes>,
     history: VecDeque<Kept>,
     size: usize,
     ttl: Duration,
@@ -400,7 +402,7 @@ impl MemoryLog {
     }
 
     /// Appends a publication; returns its offset and its frame text.
-    fn append(&mut self, topic: &str, event: Option<String>, data: Value) -> (u64, Utf8Bytes) {
+    fn append(&mut self, topic: &str, event: Option<String>, data: Value) -> (u64, Bytes) {
         self.offset += 1;
         let frame = ServerFrame::Publication(Publication {
             topic: topic.to_owned(),
@@ -411,7 +413,7 @@ impl MemoryLog {
             timestamp: now_rfc3339(),
             data,
         });
-        let text = Utf8Bytes::from(frame.encode());
+        let text = Bytes::from(frame.encode());
         let now = Instant::now();
         self.latest = Some(text.clone());
         if self.size > 0 {
@@ -462,7 +464,7 @@ impl MemoryLog {
     }
 
     /// The last `n` kept frames, oldest first.
-    fn last(&self, n: usize) -> impl Iterator<Item = Utf8Bytes> + '_ {
+    fn last(&self, n: usize) -> impl Iterator<Item = Bytes> + '_ {
         self.history
             .iter()
             .skip(self.history.len().saturating_sub(n))
@@ -657,7 +659,7 @@ impl Hub {
     /// Registers a connection and queues its first frame, atomically with
     /// respect to every other hub operation that reaches connections.
     /// Returns the number of registered connections, this one included.
-    pub fn register(&self, conn: &Arc<Conn>, welcome: Utf8Bytes) -> Result<usize, Refusal> {
+    pub fn register(&self, conn: &Arc<Conn>, welcome: Bytes) -> Result<usize, Refusal> {
         let mut reg = lock(&self.registry);
         if self.shutting_down.load(Ordering::Acquire) {
             return Err(Refusal::ShuttingDown);
@@ -763,7 +765,7 @@ impl Hub {
             missed: missed as u64,
         };
         let mut batch = Vec::with_capacity(1 + missed);
-        batch.push(Utf8Bytes::from(reply.encode()));
+        batch.push(Bytes::from(reply.encode()));
         batch.extend(state.log.last(missed));
         if conn.send(Outbound::Batch(batch)) {
             state.subscribers.insert(conn.id, conn.clone());
@@ -899,7 +901,7 @@ impl Hub {
 
     /// The latest publication frame of a topic, `None` when nothing was
     /// published in the current epoch.
-    pub fn latest(&self, topic: &str) -> Result<Option<Utf8Bytes>, TopicError> {
+    pub fn latest(&self, topic: &str) -> Result<Option<Bytes>, TopicError> {
         let t = self.topic(topic)?;
         let state = lock(&t.state);
         Ok(state.log.latest.clone())
@@ -968,7 +970,7 @@ impl Hub {
     /// Refuses new connections and queues `goaway` then close 1012 for
     /// every registered one.
     pub fn shutdown(&self, goaway: ServerFrame) {
-        let text = Utf8Bytes::from(goaway.encode());
+        let text = Bytes::from(goaway.encode());
         let reg = lock(&self.registry);
         self.shutting_down.store(true, Ordering::Release);
         for conn in reg.conns.values() {
@@ -983,7 +985,7 @@ impl Hub {
 
 /// Queues a publication for every subscriber of a topic (under its lock);
 /// forgets subscribers whose connection is going away.
-fn fan_out(state: &mut TopicState, frame: &Utf8Bytes) {
+fn fan_out(state: &mut TopicState, frame: &Bytes) {
     let now = Instant::now();
     let mut gone = Vec::new();
     for (id, sub) in &state.subscribers {
@@ -1023,14 +1025,14 @@ mod tests {
 
     fn queued(n: u8) -> Queued {
         Queued {
-            item: Outbound::Text(Utf8Bytes::from(n.to_string())),
+            item: Outbound::Text(Bytes::from(n.to_string())),
             at: Instant::now(),
         }
     }
 
     fn text(q: Option<Queued>) -> String {
         match q.map(|q| q.item) {
-            Some(Outbound::Text(t)) => t.as_str().to_owned(),
+            Some(Outbound::Text(t)) => String::from_utf8(t.to_vec()).unwrap(),
             other => panic!("{other:?}"),
         }
     }
@@ -1086,7 +1088,7 @@ mod tests {
         let (o1, f1) = l.append("miners", None, serde_json::json!({"x":1}));
         let (o2, _) = l.append("miners", Some("boom".into()), Value::Null);
         assert_eq!((o1, o2), (1, 2));
-        let v: Value = serde_json::from_str(f1.as_str()).unwrap();
+        let v: Value = serde_json::from_slice(&f1).unwrap();
         assert_eq!(v["type"], "publication");
         assert_eq!(v["event"], "miners_update");
         assert_eq!(v["offset"], 1);
@@ -1116,7 +1118,7 @@ mod tests {
         let replay: Vec<u64> = l
             .last(2)
             .map(|f| {
-                serde_json::from_str::<Value>(f.as_str()).unwrap()["offset"]
+                serde_json::from_slice::<Value>(&f).unwrap()["offset"]
                     .as_u64()
                     .unwrap()
             })

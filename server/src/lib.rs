@@ -7,8 +7,9 @@
 //!
 //! Modules: [`config`] (flags), [`auth`] (tokens), [`hub`] (registry, topic logs, fan-out),
 //! [`broker`] (`--broker`: scale-out over Redis),
-//! [`conn`] (one connection's tasks), [`http`] (routes), [`limit`] (rate
-//! limit), [`metrics`] (counters, Prometheus text), [`demo`] (demo data).
+//! [`conn`] (one connection's tasks), [`http`] (routes), [`listen`] (the
+//! accept loop and its limits), [`limit`] (rate limit), [`metrics`] (counters, Prometheus text), [`demo`] (demo data),
+//! [`ws`] (the WebSocket protocol itself).
 #![deny(missing_docs)]
 
 pub mod auth;
@@ -19,7 +20,9 @@ pub mod demo;
 pub mod http;
 pub mod hub;
 pub mod limit;
+pub mod listen;
 pub mod metrics;
+pub mod ws;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -47,6 +50,7 @@ struct Inner {
     hub: Arc<Hub>,
     broker: Option<broker::Broker>,
     verifier: Option<auth::Verifier>,
+    body_budget: tokio::sync::Semaphore,
     started: Instant,
 }
 
@@ -83,12 +87,16 @@ impl AppState {
             ),
             None => None,
         };
-        let verifier = config.token_secret.as_deref().map(auth::Verifier::new);
+        let verifier = config
+            .token_secret
+            .as_deref()
+            .map(|secret| auth::Verifier::new(secret, config.max_token_lifetime.as_secs()));
         Ok(AppState(Arc::new(Inner {
             config,
             hub,
             broker,
             verifier,
+            body_budget: tokio::sync::Semaphore::new(http::PUBLISH_BODY_BUDGET),
             started: Instant::now(),
         })))
     }
@@ -142,6 +150,11 @@ impl AppState {
     /// The token check, when `--token-secret` is set.
     pub fn verifier(&self) -> Option<&auth::Verifier> {
         self.0.verifier.as_ref()
+    }
+
+    /// Bytes of `POST /publish` bodies that may be read at once.
+    pub fn body_budget(&self) -> &tokio::sync::Semaphore {
+        &self.0.body_budget
     }
 
     /// When the state was built.
@@ -223,23 +236,22 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 }
 
 /// Serves the app on `listener` until `shutdown` completes, then shuts down
-/// gracefully (see [`AppState::shutdown`]) and returns.
+/// gracefully (see [`AppState::shutdown`]; new connections are still
+/// answered, with 503, until the WebSockets are gone) and returns.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let router = app(state.clone());
-    let drain = async move {
-        shutdown.await;
-        state.shutdown().await;
+    let drain = {
+        let state = state.clone();
+        async move {
+            shutdown.await;
+            state.shutdown().await;
+        }
     };
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(drain)
-    .await
+    listen::run(listener, router, state, drain).await
 }
 
 /// Now, RFC 3339 UTC with milliseconds (`2026-11-22T10:00:00.000Z`).

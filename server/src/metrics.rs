@@ -21,8 +21,11 @@ pub struct Metrics {
     pub slow_consumer_disconnects: AtomicU64,
     /// Connections removed because nothing arrived for 2.5 heartbeats.
     pub stale_disconnects: AtomicU64,
-    /// Upgrades accepted then closed 4429 by a connection limit.
+    /// Connections refused by a limit: upgrades closed 4429, sockets over
+    /// `--max-pending-per-ip` closed at once.
     pub refused_connections: AtomicU64,
+    /// Browser requests refused (403) for their origin.
+    pub refused_origin: AtomicU64,
     /// Upgrades accepted then closed 4401 or 4503 by the token check.
     pub auth_rejections: AtomicU64,
     /// Connections registered (welcomed).
@@ -102,8 +105,13 @@ pub fn render(hub: &Hub) -> String {
         ),
         (
             "tether_refused_connections_total",
-            "Upgrades closed with 4429 by a connection limit.",
+            "Connections refused by a limit: upgrades closed with 4429, sockets over --max-pending-per-ip closed at once.",
             get(&m.refused_connections),
+        ),
+        (
+            "tether_refused_origin_total",
+            "Browser requests refused with 403 for their origin.",
+            get(&m.refused_origin),
         ),
         (
             "tether_auth_rejections_total",

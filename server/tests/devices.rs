@@ -12,7 +12,9 @@ use serde_json::json;
 async fn thousand_clients_at_once_all_get_welcome_and_a_broadcast() {
     const N: usize = 1000;
     let mut cfg = config();
+    // One IP for all devices here: raise both per-IP limits.
     cfg.max_connections_per_ip = 10_000;
+    cfg.max_pending_per_ip = 10_000;
     let server = start(cfg).await;
     let clients = join_all((0..N).map(|i| {
         let url = server.ws_url();

@@ -108,6 +108,7 @@ async fn granted_topics_only() {
         auth: Ok(Grant {
             sub: Some("ann".into()),
             topics: Some(vec!["alerts".into()]),
+            expires: None,
         }),
         ..Peer::anonymous()
     };

@@ -72,6 +72,7 @@ async fn connects_and_disconnects_are_logged_with_ids_counts_and_reasons() {
         auth: Ok(Grant {
             sub: Some("ann".into()),
             topics: None,
+            expires: None,
         }),
     };
     let (mut a, task_a) = pipe(&state, peer).await;

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod pipe;
+pub mod raw;
 
 use std::net::SocketAddr;
 use std::time::Duration;
