@@ -684,8 +684,11 @@ fn dispatch(rc: &Rc<Shared>, notice: Notice) {
     }
 }
 
-/// The `status` snapshot object of js-api.md.
+/// The `status` snapshot object of js-api.md. The core's times are on the
+/// monotonic clock; the app gets epoch ms, as of now (a moved page clock
+/// moves them along).
 fn status_object(s: &Status) -> JsValue {
+    let epoch = js::epoch_offset();
     let last_close = s.last_close.as_ref().map_or(JsValue::NULL, |c| {
         object(&[
             ("code", JsValue::from(c.code)),
@@ -698,14 +701,15 @@ fn status_object(s: &Status) -> JsValue {
         ("attempt", JsValue::from(s.attempt)),
         (
             "nextRetryAt",
-            js::number_or_null(s.next_retry_at.map(|t| t.0)),
+            s.next_retry_at
+                .map_or(JsValue::NULL, |t| JsValue::from_f64(t.0 as f64 + epoch)),
         ),
         ("lastClose", last_close),
         ("lastError", js::string_or_null(s.last_error.as_deref())),
         ("rttMs", js::number_or_null(s.rtt_ms)),
         ("clientId", js::string_or_null(s.client_id.as_deref())),
         ("queued", JsValue::from_f64(s.queued as f64)),
-        ("since", JsValue::from_f64(s.since.0 as f64)),
+        ("since", JsValue::from_f64(s.since.0 as f64 + epoch)),
     ])
 }
 

@@ -17,6 +17,8 @@ extern "C" {
     pub fn json_stringify(value: &JsValue) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_namespace = Date, js_name = now)]
     fn date_now() -> f64;
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
     #[wasm_bindgen(js_name = setTimeout)]
     pub fn set_timeout(callback: &Function, ms: f64) -> JsValue;
     #[wasm_bindgen(js_name = clearTimeout)]
@@ -52,9 +54,15 @@ pub fn noop() -> Function {
     FUNCTION_PROTOTYPE.with(Function::clone)
 }
 
-/// The wall clock, as the core expects it.
+/// The core's clock: monotonic (`performance.now()`), so moving the page's
+/// clock (`Date.now()`: the user, NTP) moves no deadline.
 pub fn now() -> Timestamp {
-    Timestamp(date_now() as u64)
+    Timestamp(performance_now() as u64)
+}
+
+/// Added to a [`now`] time, gives epoch ms (what `Date.now()` says now).
+pub fn epoch_offset() -> f64 {
+    date_now() - now().0 as f64
 }
 
 /// A `TypeError` for a bad argument or option.

@@ -301,6 +301,51 @@ fn a_stable_link_resets_the_max_attempts_count() {
     assert_eq!(s.opens.len(), 5);
 }
 
+/// The browser shell's clock is monotonic and starts near 0 at page load
+/// (`performance.now()`): no time, 0 included, is taken for "unset".
+/// Connect timeout, backoff, heartbeat, request timeout and `since` all
+/// count from 0.
+#[test]
+fn a_clock_that_starts_at_zero() {
+    let mut s = Shell::starting_at(config(), true, 0);
+    s.connect();
+    assert_eq!(s.c.status().since, Timestamp(0));
+    assert_eq!(
+        s.c.poll_timeout(),
+        Some(Timestamp(10_000)),
+        "connect timeout"
+    );
+    s.advance(10_000);
+    assert_eq!(s.state(), State::Reconnecting);
+    assert_eq!(s.c.status().last_error.as_deref(), Some("connect timeout"));
+    assert_eq!(s.c.status().next_retry_at, Some(Timestamp(11_000)));
+    assert_eq!(s.c.status().since, Timestamp(10_000));
+    s.until_open_action(1_000);
+    assert_eq!(s.now, 11_000);
+    s.establish_hb(Some(500));
+    let key =
+        s.c.request(s.t(), r#"{"type":"x"}"#.to_owned(), 300)
+            .expect("request");
+    s.advance(300);
+    assert!(s.events.contains(&Event::RequestFailed {
+        key,
+        error: tether_core::RequestError::Timeout
+    }));
+    s.take_sent();
+    s.advance(200);
+    assert_eq!(
+        s.take_sent(),
+        [r#"{"type":"ping","id":2}"#],
+        "ping at 11_500"
+    );
+    s.advance(10_000);
+    assert_eq!(s.state(), State::Reconnecting, "heartbeat timeout");
+    assert_eq!(
+        s.c.status().last_error.as_deref(),
+        Some("heartbeat timeout")
+    );
+}
+
 #[test]
 fn reconnect_drops_the_link_and_starts_at_once() {
     let mut s = Shell::new(config());
