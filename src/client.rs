@@ -2,8 +2,12 @@
 //! data between them. The core decides; this file only performs.
 //!
 //! Re-entrancy rule: no `RefCell` borrow is held while calling into
-//! application code (listeners may call back into the client). Work is
-//! collected under a short borrow, the borrow is released, then JS runs.
+//! application code (listeners may call back into the client, from any
+//! callback, removers and `free()` included). Work is collected under a
+//! short borrow, the borrow is released, then JS runs. The client's one
+//! closure is a `Fn`, so JS may enter it again while it runs; listeners
+//! are called by the outermost [`pump`] only, so they hear every change in
+//! order even when a listener's call makes new ones.
 
 use crate::inbox::Inbox;
 use crate::js::{self, call_listener, describe, get, object, type_error};
@@ -59,17 +63,34 @@ pub struct Inner {
     pub inbox: Inbox,
     /// Pending `request()` promises: key, resolve, reject.
     requests: Vec<(RequestKey, Function, Function)>,
+    /// What listeners are still to hear, in order (see [`pump`]).
+    notices: Vec<Notice>,
+    /// A [`pump`] up the stack is calling listeners: a nested one (a
+    /// listener's API call) leaves the notices to it, so they keep their
+    /// order.
+    dispatching: bool,
     /// The one Rust closure of the client: every JS callback (socket and
-    /// page events, the timer, listener removers, the token promise) is this
-    /// function bound to a tag (see [`Route`]), so nothing costs a closure
-    /// each. It holds a `Weak`; dropped last, with the client.
-    callback: Closure<RouteFn>,
+    /// page events, the timer, listener removers, the token promise) calls
+    /// it through the inbox with a tag (see [`Route`]), so nothing costs a
+    /// closure each. A `Fn`: a callback may run while another one's
+    /// listener is running. It holds a `Weak`; dropped last, with the
+    /// client, after the inbox let go of it. Only held: JS calls it.
+    _callback: Closure<RouteFn>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Removers and late token answers keep their bound functions after
+        // `free()`: from now on they do nothing, and never reach the
+        // dropped closure.
+        self.inbox.detach();
+    }
 }
 
 /// The client's callback: `(tag, arg, cursor, offset) -> verdict`. Bound
 /// callbacks pass `(tag, event)`; the inbox adds the numbers of
 /// [`Route::Next`] and reads its verdict (see [`next_verdict`]).
-type RouteFn = dyn FnMut(f64, JsValue, f64, f64) -> u32;
+type RouteFn = dyn Fn(f64, JsValue, f64, f64) -> u32;
 
 impl Inner {
     /// A fresh listener id.
@@ -84,9 +105,10 @@ impl Inner {
     }
 
     /// The client's callback bound to `route` and `id` (a socket or listener
-    /// id): calling it with `arg` runs [`route`] with them.
+    /// id): calling it with `arg` runs [`route`] with them, until the client
+    /// is dropped (then it does nothing).
     pub fn bound(&self, route: Route, id: u64) -> Function {
-        js::bind(self.callback.as_ref().unchecked_ref(), tag(route, id))
+        self.inbox.bind(tag(route, id))
     }
 
     /// `onmessage` for socket `id`: the inbox, with the socket's tags.
@@ -421,18 +443,31 @@ fn reply_or_app(id: Option<u64>) -> Inbound<'static> {
 /// Performs the core's actions and dispatches its events until it has
 /// nothing more to say, then re-arms the one timer. Actions first: on each
 /// open the resubscribe and queued frames go out before status listeners run.
+///
+/// A pump inside a listener (its API call) performs its actions at once but
+/// leaves its notices to the pump that runs the listener: otherwise a later
+/// listener of the same event would hear the new state before the old one.
 pub fn pump(rc: &Rc<Shared>) {
     loop {
-        let action = rc.borrow_mut().core.poll_action();
+        let action = {
+            let mut inner = rc.borrow_mut();
+            inner.take_events();
+            inner.core.poll_action()
+        };
         if let Some(action) = action {
             perform(rc, action);
             continue;
         }
-        let event = rc.borrow_mut().core.poll_event();
-        match event {
-            Some(event) => dispatch(rc, event),
-            None => break,
-        }
+        let notice = {
+            let mut inner = rc.borrow_mut();
+            if inner.dispatching || inner.notices.is_empty() {
+                break;
+            }
+            inner.dispatching = true;
+            inner.notices.remove(0)
+        };
+        dispatch(rc, notice);
+        rc.borrow_mut().dispatching = false;
     }
     let mut inner = rc.borrow_mut();
     let deadline = inner.core.poll_timeout();
@@ -496,15 +531,14 @@ fn start_attempt(rc: &Rc<Shared>, socket: SocketId) {
         );
     };
     // The bound callbacks are plain JS functions: an answer that never comes
-    // costs nothing, and a late one is ignored (`pending_open` moved on). The
-    // `catch` keeps an answer after `free()` (the callback is gone, so the
-    // call throws) from surfacing as an unhandled rejection.
+    // costs nothing, and a late one is ignored (`pending_open` moved on, or
+    // the client was freed).
     let (ok, err) = {
         let inner = rc.borrow();
         let ok = inner.bound(Route::TokenOk, socket.0);
         (ok, inner.bound(Route::TokenErr, socket.0))
     };
-    js::then_or_ignore(&promise, &ok, &err);
+    js::then(&promise, &ok, &err);
 }
 
 /// The token provider's promise settled: open the socket with the token, or
@@ -574,56 +608,87 @@ fn fail_attempt(rc: &Rc<Shared>, socket: SocketId, message: &str) {
     );
 }
 
-fn dispatch(rc: &Rc<Shared>, event: Event) {
-    if let Event::RequestFailed { key, error } = event {
-        let reject = rc.borrow_mut().take_request(key);
-        if let Some((_, reject)) = reject {
-            call_listener(
-                &reject,
-                &js::request_error(error.message(), Some(error.code()), &JsValue::NULL),
-            );
+/// What listeners are to hear, taken from the core's events as soon as
+/// the input that made them is done (so a status is the one of that
+/// moment, even when a listener's call changes it before its turn).
+enum Notice {
+    Status(JsValue),
+    /// A topic's `onState` event.
+    Subscription(String, JsValue),
+    RequestFailed(RequestKey, tether_core::RequestError),
+}
+
+impl Inner {
+    /// Moves the core's events into [`Inner::notices`].
+    fn take_events(&mut self) {
+        while let Some(event) = self.core.poll_event() {
+            let notice = match event {
+                Event::Status => Notice::Status(status_object(self.core.status())),
+                Event::Subscription {
+                    topic,
+                    state,
+                    recovered,
+                    missed,
+                    error,
+                } => {
+                    let event = subscription::event_object(
+                        state.as_str(),
+                        recovered,
+                        missed,
+                        error.as_deref(),
+                    );
+                    Notice::Subscription(topic, event)
+                }
+                Event::RequestFailed { key, error } => Notice::RequestFailed(key, error),
+            };
+            self.notices.push(notice);
         }
-        return;
     }
-    let (arg, listeners) = {
-        let inner = rc.borrow();
-        match event {
-            Event::Status => (
-                status_object(inner.core.status()),
-                inner
-                    .status_listeners
-                    .iter()
-                    .map(|(_, f)| f.clone())
-                    .collect(),
-            ),
-            Event::Subscription {
-                topic,
-                state,
-                recovered,
-                missed,
-                error,
-            } => {
-                let listeners = inner
-                    .topics
-                    .iter()
-                    .find(|t| t.name == topic)
-                    .map(Topic::state_listeners)
-                    .unwrap_or_default();
-                (
-                    subscription::event_object(state.as_str(), recovered, missed, error.as_deref()),
-                    listeners,
-                )
+}
+
+/// Calls the listeners of `notice` (those registered now).
+fn dispatch(rc: &Rc<Shared>, notice: Notice) {
+    let inner = rc.borrow();
+    let (arg, listeners) = match notice {
+        Notice::Status(status) => (
+            status,
+            inner
+                .status_listeners
+                .iter()
+                .map(|(_, f)| f.clone())
+                .collect(),
+        ),
+        Notice::Subscription(topic, event) => {
+            let listeners = inner
+                .topics
+                .iter()
+                .find(|t| t.name == topic)
+                .map(Topic::state_listeners)
+                .unwrap_or_default();
+            (event, listeners)
+        }
+        Notice::RequestFailed(key, error) => {
+            drop(inner);
+            let reject = rc.borrow_mut().take_request(key);
+            if let Some((_, reject)) = reject {
+                let message = error.message();
+                let error = js::request_error(message, Some(error.code()), &JsValue::NULL);
+                call_listener(&reject, &error);
             }
-            Event::RequestFailed { .. } => return,
+            return;
         }
     };
+    drop(inner);
     for listener in &listeners {
         call_listener(listener, &arg);
     }
 }
 
-/// The `status` snapshot object of js-api.md.
+/// The `status` snapshot object of js-api.md. The core's times are on the
+/// monotonic clock; the app gets epoch ms, as of now (a moved page clock
+/// moves them along).
 fn status_object(s: &Status) -> JsValue {
+    let epoch = js::epoch_offset();
     let last_close = s.last_close.as_ref().map_or(JsValue::NULL, |c| {
         object(&[
             ("code", JsValue::from(c.code)),
@@ -636,14 +701,15 @@ fn status_object(s: &Status) -> JsValue {
         ("attempt", JsValue::from(s.attempt)),
         (
             "nextRetryAt",
-            js::number_or_null(s.next_retry_at.map(|t| t.0)),
+            s.next_retry_at
+                .map_or(JsValue::NULL, |t| JsValue::from_f64(t.0 as f64 + epoch)),
         ),
         ("lastClose", last_close),
         ("lastError", js::string_or_null(s.last_error.as_deref())),
         ("rttMs", js::number_or_null(s.rtt_ms)),
         ("clientId", js::string_or_null(s.client_id.as_deref())),
         ("queued", JsValue::from_f64(s.queued as f64)),
-        ("since", JsValue::from_f64(s.since.0 as f64)),
+        ("since", JsValue::from_f64(s.since.0 as f64 + epoch)),
     ])
 }
 
@@ -764,7 +830,9 @@ impl Tether {
                 topics: Vec::new(),
                 inbox,
                 requests: Vec::new(),
-                callback,
+                notices: Vec::new(),
+                dispatching: false,
+                _callback: callback,
             })
         });
         {

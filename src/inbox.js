@@ -22,6 +22,19 @@ export class Inbox {
     this.topics = new Map();
   }
 
+  // The client's callback bound to `tag`: a socket, page or timer
+  // callback, or a listener's remover. Goes through `this.route`, so after
+  // `detach()` it does nothing.
+  bind(tag) {
+    return (arg) => this.route(tag, arg, NaN, NaN);
+  }
+
+  // The client is gone (`free()`): its callbacks must not reach it, and a
+  // remover called now is a no-op.
+  detach() {
+    this.route = () => DROP;
+  }
+
   // The socket's `onmessage`: `tag` routes a whole frame, `nextTag` a
   // cursor-matched publication, both for this socket.
   handler(tag, nextTag) {

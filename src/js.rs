@@ -17,23 +17,18 @@ extern "C" {
     pub fn json_stringify(value: &JsValue) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_namespace = Date, js_name = now)]
     fn date_now() -> f64;
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
     #[wasm_bindgen(js_name = setTimeout)]
     pub fn set_timeout(callback: &Function, ms: f64) -> JsValue;
     #[wasm_bindgen(js_name = clearTimeout)]
     pub fn clear_timeout(handle: &JsValue);
     #[wasm_bindgen(js_namespace = console, js_name = error)]
     fn console_error(message: &str, error: &JsValue);
-    /// A function, seen through the one method used here (js-sys's
-    /// generic `bind1` needs typed functions).
-    type Bindable;
-    #[wasm_bindgen(method, js_name = bind)]
-    fn bind1(this: &Bindable, this_arg: &JsValue, tag: f64) -> Function;
-    /// A promise, seen through the two methods used here.
+    /// A promise, seen through the one method used here.
     type Thenable;
     #[wasm_bindgen(method, js_name = then)]
-    fn then2(this: &Thenable, ok: &Function, err: &Function) -> Thenable;
-    #[wasm_bindgen(method, js_name = catch)]
-    fn catch(this: &Thenable, f: &Function) -> Thenable;
+    fn then2(this: &Thenable, ok: &Function, err: &Function);
     /// The page's `window`, if there is one (not in a worker). Cheaper than
     /// `web_sys::window()`, which probes four globals for `globalThis`.
     #[wasm_bindgen(thread_local_v2, js_name = window)]
@@ -43,17 +38,9 @@ extern "C" {
     static FUNCTION_PROTOTYPE: Function;
 }
 
-/// `f.bind(null, tag)`.
-pub fn bind(f: &Function, tag: f64) -> Function {
-    f.unchecked_ref::<Bindable>().bind1(&JsValue::NULL, tag)
-}
-
-/// `promise.then(ok, err).catch(() => {})`.
-pub fn then_or_ignore(promise: &js_sys::Promise, ok: &Function, err: &Function) {
-    promise
-        .unchecked_ref::<Thenable>()
-        .then2(ok, err)
-        .catch(&noop());
+/// `promise.then(ok, err)`.
+pub fn then(promise: &js_sys::Promise, ok: &Function, err: &Function) {
+    promise.unchecked_ref::<Thenable>().then2(ok, err);
 }
 
 /// The page's `window`; `None` outside a window (e.g. a worker).
@@ -67,9 +54,15 @@ pub fn noop() -> Function {
     FUNCTION_PROTOTYPE.with(Function::clone)
 }
 
-/// The wall clock, as the core expects it.
+/// The core's clock: monotonic (`performance.now()`), so moving the page's
+/// clock (`Date.now()`: the user, NTP) moves no deadline.
 pub fn now() -> Timestamp {
-    Timestamp(date_now() as u64)
+    Timestamp(performance_now() as u64)
+}
+
+/// Added to a [`now`] time, gives epoch ms (what `Date.now()` says now).
+pub fn epoch_offset() -> f64 {
+    date_now() - now().0 as f64
 }
 
 /// A `TypeError` for a bad argument or option.

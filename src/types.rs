@@ -30,7 +30,7 @@ export interface Status {
 export interface BackoffOptions {
   initialMs?: number; maxMs?: number; factor?: number;
   jitter?: "full" | "equal" | "none";
-  /** Failed retries before `failed`; null = never give up. */
+  /** Failed retries before `failed` (a link that dies before `stableAfterMs` is a failed attempt); null = never give up. */
   maxAttempts?: number | null;
 }
 export interface HeartbeatOptions {

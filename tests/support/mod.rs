@@ -262,3 +262,16 @@ pub async fn start_redis(name: &str) -> String {
 pub async fn kill_redis(name: &str) {
     control(&format!("/redis/kill?name={name}"), "").await;
 }
+
+/// Starts (once) the server `name` that accepts every WebSocket, sends
+/// `connection_established` and closes 1011 at once; returns its ws URL.
+pub async fn start_kick(name: &str) -> String {
+    let answer = control(&format!("/kick?name={name}"), "").await;
+    get(&answer, "ws").as_string().expect("ws url")
+}
+
+/// Handshakes the kick server `name` has completed so far.
+pub async fn kick_connections(name: &str) -> f64 {
+    let answer = control(&format!("/kick?name={name}"), "").await;
+    get(&answer, "connections").as_f64().expect("connections")
+}

@@ -1102,25 +1102,22 @@ impl Client {
             self.wait_until(now, at);
             return;
         }
-        match link.established_at {
-            Some(t) => {
-                if now.saturating_diff(t) >= self.config.stable_after_ms {
-                    self.retry = 0;
-                }
-            }
-            None => {
-                // A failed attempt: N failed retries allow N+1 attempts.
-                if self
-                    .config
-                    .backoff
-                    .max_attempts
-                    .is_some_and(|n| self.retry >= n)
-                {
-                    self.status.next_retry_at = None;
-                    self.set_state(now, State::Failed);
-                    return;
-                }
-            }
+        let stable = link
+            .established_at
+            .is_some_and(|t| now.saturating_diff(t) >= self.config.stable_after_ms);
+        if stable {
+            self.retry = 0;
+        } else if self
+            .config
+            .backoff
+            .max_attempts
+            .is_some_and(|n| self.retry >= n)
+        {
+            // A failed attempt (it never opened, or its link died before
+            // `stable_after_ms`): N failed retries allow N+1 attempts.
+            self.status.next_retry_at = None;
+            self.set_state(now, State::Failed);
+            return;
         }
         self.retry = self.retry.saturating_add(1);
         let mut delay = self

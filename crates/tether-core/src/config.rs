@@ -37,7 +37,8 @@ pub struct Backoff {
     /// Randomisation of each step.
     pub jitter: Jitter,
     /// `Some(N)`: after N consecutive failed retries (N+1 attempts) the
-    /// client goes to `failed`. `None`: never give up.
+    /// client goes to `failed`. An attempt fails unless its link lives
+    /// [`Config::stable_after_ms`]. `None`: never give up.
     pub max_attempts: Option<u32>,
 }
 
@@ -139,7 +140,8 @@ pub struct Config {
     pub mode: Mode,
     /// Budget for one attempt: socket open plus `connection_established`.
     pub connect_timeout_ms: u64,
-    /// The attempt counter resets only after this much uptime.
+    /// The attempt counter resets only after this much uptime; a link that
+    /// dies sooner is a failed attempt (for `backoff.max_attempts` too).
     pub stable_after_ms: u64,
     /// Reconnect delays.
     pub backoff: Backoff,

@@ -12,8 +12,9 @@
 //!   subscription state changed) and [`Client::poll_timeout`] (the one next
 //!   deadline: the shell keeps exactly one timer armed for it).
 //!
-//! Time is a [`Timestamp`] argument (wall-clock ms, `Date.now()`), randomness
-//! comes from a seed given to [`Client::new`]. Every socket has a
+//! Time is a [`Timestamp`] argument (ms of a monotonic clock: the browser
+//! shell gives `performance.now()`), randomness comes from a seed given to
+//! [`Client::new`]. Every socket has a
 //! [`SocketId`]; events from a socket the core has let go of are ignored.
 //!
 //! The crate is `no_std` (it needs only `alloc`) and formats nothing, so the
@@ -36,8 +37,11 @@ pub use config::{
 };
 pub use tether_protocol::client::Position;
 
-/// A point in time: wall-clock milliseconds as given by the shell
-/// (`Date.now()`). The core only compares and offsets them.
+/// A point in time: milliseconds of a monotonic clock, as given by the
+/// shell (`performance.now()` in the browser; any origin). Not wall-clock
+/// time: every deadline is one of these, and a wall clock can be moved by
+/// the user or NTP. The core only compares and offsets them; the shell
+/// turns the status's times into epoch ms for the app.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(pub u64);
 
@@ -47,8 +51,7 @@ impl Timestamp {
         Timestamp(self.0.saturating_add(ms))
     }
 
-    /// Milliseconds from `earlier` to `self`, 0 when `earlier` is later
-    /// (wall clocks can step back).
+    /// Milliseconds from `earlier` to `self`, 0 when `earlier` is later.
     pub fn saturating_diff(self, earlier: Timestamp) -> u64 {
         self.0.saturating_sub(earlier.0)
     }

@@ -4,7 +4,9 @@
 mod harness;
 
 use harness::{config, Shell, T0};
-use tether_core::{Backoff, Config, Event, Inbound, Jitter, SocketId, State, Timestamp, Verdict};
+use tether_core::{
+    Backoff, Config, Event, Inbound, Jitter, Mode, SocketId, State, Timestamp, Verdict,
+};
 
 fn with_max(n: u32) -> Config {
     let mut c = config();
@@ -231,6 +233,117 @@ fn stable_after_resets_the_counter_only_after_uptime() {
     s.server_close(1006, "");
     assert_eq!(s.attempt(), 1);
     assert_eq!(s.next_retry_in(), Some(1000));
+}
+
+/// A server that accepts, establishes and closes at once: each link that
+/// did not live `stable_after_ms` is a failed attempt for `max_attempts`
+/// too, so `max_attempts: 2` allows 3 connections, then `failed`. Tether
+/// mode (open on `connection_established`) and raw mode (open on the
+/// socket's `open`).
+#[test]
+fn max_attempts_counts_links_that_died_before_stable_after() {
+    for mode in [Mode::Tether, Mode::Raw] {
+        let mut s = Shell::new(Config {
+            mode,
+            ..with_max(2)
+        });
+        s.connect();
+        for _ in 0..10 {
+            match mode {
+                Mode::Tether => s.establish(),
+                Mode::Raw => s.socket_open(),
+            }
+            assert_eq!(s.state(), State::Open, "{mode:?}");
+            s.advance(100);
+            s.server_close(1000, "");
+            if s.state() == State::Failed {
+                break;
+            }
+            assert_eq!(s.state(), State::Reconnecting, "{mode:?}");
+            s.until_open_action(60_000);
+        }
+        assert_eq!(
+            (s.state(), s.opens.len()),
+            (State::Failed, 3),
+            "{mode:?}: at most N+1 connections, then failed"
+        );
+        assert_eq!(s.c.status().next_retry_at, None);
+        s.advance(1_000_000);
+        assert_eq!(s.opens.len(), 3, "{mode:?}: no attempt after failed");
+    }
+}
+
+/// A link that lived `stable_after_ms` resets the count: failures before it
+/// do not add up with failures after it.
+#[test]
+fn a_stable_link_resets_the_max_attempts_count() {
+    let mut s = Shell::new(with_max(2));
+    s.connect();
+    s.server_close(1006, "");
+    s.until_open_action(1000);
+    s.establish();
+    s.advance(100);
+    s.server_close(1011, "");
+    assert_eq!((s.state(), s.attempt()), (State::Reconnecting, 2));
+    s.until_open_action(2000);
+    s.establish();
+    s.advance(5_000);
+    s.server_close(1011, "");
+    assert_eq!((s.state(), s.attempt()), (State::Reconnecting, 1));
+    s.until_open_action(1000);
+    s.establish();
+    s.advance(4_999);
+    s.server_close(1011, "");
+    assert_eq!((s.state(), s.attempt()), (State::Reconnecting, 2));
+    s.until_open_action(2000);
+    s.server_close(1006, "");
+    assert_eq!(s.state(), State::Failed);
+    assert_eq!(s.opens.len(), 5);
+}
+
+/// The browser shell's clock is monotonic and starts near 0 at page load
+/// (`performance.now()`): no time, 0 included, is taken for "unset".
+/// Connect timeout, backoff, heartbeat, request timeout and `since` all
+/// count from 0.
+#[test]
+fn a_clock_that_starts_at_zero() {
+    let mut s = Shell::starting_at(config(), true, 0);
+    s.connect();
+    assert_eq!(s.c.status().since, Timestamp(0));
+    assert_eq!(
+        s.c.poll_timeout(),
+        Some(Timestamp(10_000)),
+        "connect timeout"
+    );
+    s.advance(10_000);
+    assert_eq!(s.state(), State::Reconnecting);
+    assert_eq!(s.c.status().last_error.as_deref(), Some("connect timeout"));
+    assert_eq!(s.c.status().next_retry_at, Some(Timestamp(11_000)));
+    assert_eq!(s.c.status().since, Timestamp(10_000));
+    s.until_open_action(1_000);
+    assert_eq!(s.now, 11_000);
+    s.establish_hb(Some(500));
+    let key =
+        s.c.request(s.t(), r#"{"type":"x"}"#.to_owned(), 300)
+            .expect("request");
+    s.advance(300);
+    assert!(s.events.contains(&Event::RequestFailed {
+        key,
+        error: tether_core::RequestError::Timeout
+    }));
+    s.take_sent();
+    s.advance(200);
+    assert_eq!(
+        s.take_sent(),
+        [r#"{"type":"ping","id":2}"#],
+        "ping at 11_500"
+    );
+    s.advance(10_000);
+    assert_eq!(s.state(), State::Reconnecting, "heartbeat timeout");
+    assert_eq!(
+        s.c.status().last_error.as_deref(),
+        Some("heartbeat timeout")
+    );
 }
 
 #[test]
@@ -625,7 +738,7 @@ fn online_while_open_pings_at_once() {
 #[test]
 fn raw_mode_opens_on_socket_open() {
     let cfg = Config {
-        mode: tether_core::Mode::Raw,
+        mode: Mode::Raw,
         backoff: Backoff {
             jitter: Jitter::None,
             ..Backoff::default()

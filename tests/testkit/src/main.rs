@@ -23,10 +23,13 @@
 //!   [`echo`]); answers `{"ws"}`. `POST /echo/stats?name=E`: its counters.
 //! - `POST /file?name=F` with a body: writes it to a private temporary
 //!   folder and answers `{"path"}` (for `--topics FILE`).
+//! - `POST /kick?name=K`: a server that accepts and closes at once (see
+//!   [`kick`]); answers `{"ws","connections"}`.
 //!
 //! It prints `listening on http://ADDR` first, like the server.
 
 mod echo;
+mod kick;
 mod proxy;
 mod redis;
 
@@ -101,6 +104,7 @@ async fn main() {
         .route("/file", post(write_file))
         .route("/redis/start", post(redis_start))
         .route("/redis/kill", post(redis_kill))
+        .route("/kick", post(kick::handle))
         .with_state(control.clone());
     let listener = match TcpListener::bind(&listen).await {
         Ok(l) => l,

@@ -38,9 +38,15 @@ impl Shell {
     }
 
     pub fn with(config: Config, online: bool) -> Self {
+        Self::starting_at(config, online, T0)
+    }
+
+    /// A shell whose clock starts at `start` (the browser's
+    /// `performance.now()` starts near 0).
+    pub fn starting_at(config: Config, online: bool, start: u64) -> Self {
         let mut s = Shell {
-            c: Client::new(config, Timestamp(T0), 42, online),
-            now: T0,
+            c: Client::new(config, Timestamp(start), 42, online),
+            now: start,
             socket: None,
             opens: Vec::new(),
             sent: Vec::new(),
