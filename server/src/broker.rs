@@ -28,11 +28,16 @@
 //! on one connection), not one per client. The task that reads it
 //! (`run`) applies publications in offset order; a gap (a publication
 //! lost on the way) and every (re)connection re-read the topic's
-//! [`Snapshot`] (one atomic script, [`SNAPSHOT_SCRIPT`]) and replay what the
-//! mirror lacks, or, when the history no longer has it, close the affected
-//! subscribers so they resubscribe and get `recovered: false` (see
-//! [`Hub::sync`]). While the subscription is down the process keeps its
-//! clients, answers 503 on `/healthz` and `POST /publish`, and reconnects
+//! [`Snapshot`] and replay what the mirror lacks, or, when the history no
+//! longer has it, close the affected subscribers so they resubscribe and
+//! get `recovered: false` (see [`Hub::sync`]). A snapshot is the epoch and
+//! latest offset ([`HEAD_SCRIPT`], atomic), then the history newest first
+//! in pages of [`SNAPSHOT_PAGE`], each with its own timeout, no further
+//! than the history's count and bytes (`--history-size`,
+//! `--history-bytes`): large kept publications make it take more commands,
+//! never one reply too large to arrive in time. While the subscription is
+//! down the process keeps its clients, answers 503 on `/healthz` and
+//! `POST /publish`, and reconnects
 //! with jittered exponential backoff.
 
 use std::collections::HashMap;
@@ -46,7 +51,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Script, Value};
 use tokio::task::JoinHandle;
 
-use crate::hub::{new_epoch, Applied, Hub, Kept, Snapshot, Synced};
+use crate::hub::{new_epoch, Applied, Hub, Kept, Retention, Snapshot, Synced};
 
 /// Longest wait for one Redis command or connection.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
@@ -96,21 +101,22 @@ return {epoch, offset}
 "#
 );
 
-/// Reads a topic's log atomically. KEYS: epoch, offset, log. ARGV: a new
-/// epoch (used when none exists), history size. Returns
-/// `{epoch, offset, entries newest first}`.
-pub const SNAPSHOT_SCRIPT: &str = concat!(
+/// Reads a topic's epoch and latest offset atomically. KEYS: epoch,
+/// offset, log. ARGV: a new epoch (used when none exists). Returns
+/// `{epoch, offset}`; the history is then read in pages
+/// ([`SNAPSHOT_PAGE`]).
+pub const HEAD_SCRIPT: &str = concat!(
     ensure_epoch!(),
     r#"
 local offset = tonumber(redis.call('GET', KEYS[2]) or '0')
-local entries = {}
-local size = tonumber(ARGV[2])
-if size > 0 and offset > 0 then
-  entries = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', size)
-end
-return {epoch, offset, entries}
+return {epoch, offset}
 "#
 );
+
+/// Publications read per command when reading a topic's history (each
+/// command has [`COMMAND_TIMEOUT`]; with 2 MiB publications a page is
+/// 32 MiB).
+const SNAPSHOT_PAGE: usize = 16;
 
 /// Why a broker operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -143,8 +149,8 @@ struct Shared {
     commands: ConnectionManager,
     hub: Arc<Hub>,
     publish: Script,
-    snapshot: Script,
-    history_size: usize,
+    head: Script,
+    retention: Retention,
 }
 
 impl Drop for Broker {
@@ -174,7 +180,7 @@ impl Broker {
     /// Starts following the broker at `url` for `hub` (in mirror mode).
     /// Needs a tokio runtime. Fails only on a malformed URL: an
     /// unreachable broker is retried in the background.
-    pub fn start(url: &str, hub: Arc<Hub>, history_size: usize) -> Result<Self, BrokerError> {
+    pub fn start(url: &str, hub: Arc<Hub>, retention: Retention) -> Result<Self, BrokerError> {
         let client = Client::open(url)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(COMMAND_TIMEOUT))
@@ -188,8 +194,8 @@ impl Broker {
             commands,
             hub,
             publish: Script::new(PUBLISH_SCRIPT),
-            snapshot: Script::new(SNAPSHOT_SCRIPT),
-            history_size,
+            head: Script::new(HEAD_SCRIPT),
+            retention,
         });
         let task = tokio::spawn(run(shared.clone()));
         Ok(Broker { shared, task })
@@ -219,7 +225,7 @@ impl Broker {
             .key(&k.offset)
             .key(&k.log)
             .arg(new_epoch())
-            .arg(self.shared.history_size)
+            .arg(self.shared.retention.count)
             .arg(&k.channel)
             .arg(topic)
             .arg(head)
@@ -379,30 +385,58 @@ async fn resync(shared: &Shared, topic: &str) -> Result<(), BrokerError> {
     Ok(())
 }
 
+/// Reads a topic's epoch, latest offset and history (newest first, in
+/// pages, as far as the history's count and bytes go).
 async fn read_snapshot(shared: &Shared, topic: &str) -> Result<Snapshot, BrokerError> {
     let k = keys(topic);
     let mut conn = shared.commands.clone();
-    let mut invocation = shared.snapshot.key(&k.epoch);
-    invocation
-        .key(&k.offset)
-        .key(&k.log)
-        .arg(new_epoch())
-        .arg(shared.history_size);
+    let mut invocation = shared.head.key(&k.epoch);
+    invocation.key(&k.offset).key(&k.log).arg(new_epoch());
     let reply: Value = timed(invocation.invoke_async(&mut conn)).await?;
     let Value::Array(items) = reply else {
         return Err(BrokerError::Reply("snapshot: not an array"));
     };
-    let [epoch, Value::Int(offset), Value::Array(entries)] = items.as_slice() else {
-        return Err(BrokerError::Reply("snapshot: not {epoch, offset, entries}"));
+    let [epoch, Value::Int(offset)] = items.as_slice() else {
+        return Err(BrokerError::Reply("snapshot: not {epoch, offset}"));
     };
     let epoch = string(epoch)?;
     let offset = *offset as u64;
     let now_ms = unix_ms();
     let now = Instant::now();
-    let mut history = Vec::with_capacity(entries.len());
-    for entry in entries.iter().rev() {
-        history.push(parse_entry(entry, now_ms, now)?);
+    let Retention { count, bytes, .. } = shared.retention;
+    let mut history = Vec::new();
+    let mut kept_bytes = 0;
+    // Entries at or below `offset` (later ones are applied from the
+    // subscription), newest first.
+    let mut end = format!("{offset}-0");
+    while offset > 0 && history.len() < count && kept_bytes < bytes {
+        let want = SNAPSHOT_PAGE.min(count - history.len());
+        let mut page = redis::cmd("XREVRANGE");
+        page.arg(&k.log).arg(&end).arg("-").arg("COUNT").arg(want);
+        let Value::Array(entries) = timed(page.query_async::<Value>(&mut conn)).await? else {
+            return Err(BrokerError::Reply("snapshot: a page is not an array"));
+        };
+        for entry in &entries {
+            let kept = parse_entry(entry, now_ms, now)?;
+            kept_bytes += kept.frame.len();
+            end = format!("({}-0", kept.offset);
+            history.push(kept);
+        }
+        if entries.len() < want {
+            break;
+        }
     }
+    // Read in pages, so check the history was not lost and restarted
+    // meanwhile (its entries would be of another epoch).
+    let mut get = redis::cmd("GET");
+    get.arg(&k.epoch);
+    let now_epoch: Option<String> = timed(get.query_async(&mut conn)).await?;
+    if now_epoch.as_deref() != Some(epoch.as_str()) {
+        return Err(BrokerError::Reply(
+            "snapshot: the epoch changed while reading",
+        ));
+    }
+    history.reverse();
     // Keep only a contiguous run ending at the latest offset.
     let contiguous = history.last().is_some_and(|k| k.offset == offset)
         && history.windows(2).all(|w| w[1].offset == w[0].offset + 1);

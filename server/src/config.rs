@@ -122,6 +122,25 @@ pub struct Config {
     )]
     pub history_size: usize,
 
+    /// Bytes of publications kept per topic (the oldest go first).
+    #[arg(
+        long,
+        env = "TETHER_HISTORY_BYTES",
+        default_value_t = 16 * 1024 * 1024,
+        value_name = "N"
+    )]
+    pub history_bytes: usize,
+
+    /// Bytes one recovery may replay; a recovery that would replay more is
+    /// answered `recovered: false` (the client reloads instead).
+    #[arg(
+        long,
+        env = "TETHER_REPLAY_BYTES",
+        default_value_t = 1024 * 1024,
+        value_name = "N"
+    )]
+    pub replay_bytes: usize,
+
     /// Age limit of kept publications, enforced when recovering.
     #[arg(long, env = "TETHER_HISTORY_TTL", default_value = "300", value_parser = parse_secs, value_name = "SECS")]
     pub history_ttl: Duration,
@@ -210,6 +229,8 @@ impl Default for Config {
             body_timeout: Duration::from_secs(10),
             rate_limit: 100,
             history_size: 1000,
+            history_bytes: 16 * 1024 * 1024,
+            replay_bytes: 1024 * 1024,
             history_ttl: Duration::from_secs(300),
             token_secret: None,
             max_token_lifetime: Duration::from_secs(86400),

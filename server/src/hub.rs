@@ -339,6 +339,20 @@ pub enum Synced {
     },
 }
 
+/// What a topic's history keeps, and how much one recovery may replay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Publications kept (`--history-size`).
+    pub count: usize,
+    /// Bytes of publication frames kept (`--history-bytes`).
+    pub bytes: usize,
+    /// Age limit (`--history-ttl`).
+    pub ttl: Duration,
+    /// Bytes one recovery may replay (`--replay-bytes`); a recovery that
+    /// would replay more is answered `recovered: false`.
+    pub replay_bytes: usize,
+}
+
 /// A topic's in-memory log: epoch, latest offset and bounded history.
 #[derive(Debug)]
 pub struct MemoryLog {
@@ -347,8 +361,9 @@ pub struct MemoryLog {
     /// The latest publication, kept even when the history is not.
     latest: Option<Bytes>,
     history: VecDeque<Kept>,
-    size: usize,
-    ttl: Duration,
+    /// Bytes of the frames in `history`.
+    bytes: usize,
+    retention: Retention,
 }
 
 /// The answer to a recovery request.
@@ -367,13 +382,24 @@ impl MemoryLog {
     fn push(&mut self, kept: Kept) {
         self.offset = kept.offset;
         self.latest = Some(kept.frame.clone());
-        if self.size > 0 {
-            if self.history.len() == self.size {
-                self.history.pop_front();
-            }
-            self.history.push_back(kept);
-        }
+        self.keep(kept);
         self.expire(Instant::now());
+    }
+
+    /// Adds a publication to the history, then drops the oldest ones until
+    /// the history is within its count and bytes.
+    fn keep(&mut self, kept: Kept) {
+        self.bytes += kept.frame.len();
+        self.history.push_back(kept);
+        while self.history.len() > self.retention.count || self.bytes > self.retention.bytes {
+            self.drop_oldest();
+        }
+    }
+
+    fn drop_oldest(&mut self) {
+        if let Some(old) = self.history.pop_front() {
+            self.bytes -= old.frame.len();
+        }
     }
 
     /// Replaces the log by a broker snapshot.
@@ -385,19 +411,22 @@ impl MemoryLog {
             .last()
             .filter(|k| k.offset == snapshot.offset)
             .map(|k| k.frame.clone());
-        let skip = snapshot.history.len().saturating_sub(self.size);
-        self.history = snapshot.history.into_iter().skip(skip).collect();
+        self.history.clear();
+        self.bytes = 0;
+        for kept in snapshot.history {
+            self.keep(kept);
+        }
         self.expire(Instant::now());
     }
 
-    fn new(size: usize, ttl: Duration) -> Self {
+    fn new(retention: Retention) -> Self {
         MemoryLog {
             epoch: new_epoch(),
             offset: 0,
             latest: None,
             history: VecDeque::new(),
-            size,
-            ttl,
+            bytes: 0,
+            retention,
         }
     }
 
@@ -416,16 +445,11 @@ impl MemoryLog {
         let text = Bytes::from(frame.encode());
         let now = Instant::now();
         self.latest = Some(text.clone());
-        if self.size > 0 {
-            if self.history.len() == self.size {
-                self.history.pop_front();
-            }
-            self.history.push_back(Kept {
-                offset: self.offset,
-                at: now,
-                frame: text.clone(),
-            });
-        }
+        self.keep(Kept {
+            offset: self.offset,
+            at: now,
+            frame: text.clone(),
+        });
         self.expire(now);
         (self.offset, text)
     }
@@ -435,9 +459,9 @@ impl MemoryLog {
         while self
             .history
             .front()
-            .is_some_and(|k| now.saturating_duration_since(k.at) > self.ttl)
+            .is_some_and(|k| now.saturating_duration_since(k.at) > self.retention.ttl)
         {
-            self.history.pop_front();
+            self.drop_oldest();
         }
     }
 
@@ -457,7 +481,18 @@ impl MemoryLog {
             // Offsets are contiguous: everything after `pos` is kept iff the
             // oldest kept one is at most `pos + 1`.
             Some(oldest) if oldest.offset <= pos.offset + 1 => {
-                Recovery::Replay((self.offset - pos.offset) as usize)
+                let n = (self.offset - pos.offset) as usize;
+                let bytes: usize = self
+                    .history
+                    .iter()
+                    .rev()
+                    .take(n)
+                    .map(|k| k.frame.len())
+                    .sum();
+                if bytes > self.retention.replay_bytes {
+                    return Recovery::Failed;
+                }
+                Recovery::Replay(n)
             }
             _ => Recovery::Failed,
         }
@@ -540,10 +575,8 @@ pub struct HubSettings {
     pub max_connections: usize,
     /// Per-IP connection limit.
     pub max_connections_per_ip: usize,
-    /// Publications kept per topic.
-    pub history_size: usize,
-    /// Age limit of kept publications.
-    pub history_ttl: Duration,
+    /// What each topic keeps for recovery.
+    pub retention: Retention,
     /// Mirror mode: the logs mirror a broker's ([`Hub::apply`],
     /// [`Hub::sync`]); [`Hub::publish`] must not be used, and connections
     /// are refused until [`Hub::set_ready`].
@@ -587,7 +620,7 @@ impl Hub {
             .map(|info| Topic {
                 info,
                 state: Mutex::new(TopicState {
-                    log: MemoryLog::new(settings.history_size, settings.history_ttl),
+                    log: MemoryLog::new(settings.retention),
                     subscribers: HashMap::new(),
                 }),
                 subscribes: AtomicU64::new(0),
@@ -606,6 +639,11 @@ impl Hub {
             settings,
             metrics: Arc::default(),
         }
+    }
+
+    /// What each topic keeps for recovery.
+    pub fn retention(&self) -> Retention {
+        self.settings.retention
     }
 
     /// The counters shown by `/metrics` and `pong.stats`.
@@ -962,8 +1000,7 @@ impl Hub {
     /// restarting at 1 (what an in-memory server's restart loses).
     pub fn reset_history(&self) {
         for t in &self.topics {
-            lock(&t.state).log =
-                MemoryLog::new(self.settings.history_size, self.settings.history_ttl);
+            lock(&t.state).log = MemoryLog::new(self.settings.retention);
         }
     }
 
@@ -1012,8 +1049,17 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 mod tests {
     use super::*;
 
-    fn log(size: usize) -> MemoryLog {
-        MemoryLog::new(size, Duration::from_secs(60))
+    fn retention(count: usize) -> Retention {
+        Retention {
+            count,
+            bytes: usize::MAX,
+            ttl: Duration::from_secs(60),
+            replay_bytes: usize::MAX,
+        }
+    }
+
+    fn log(count: usize) -> MemoryLog {
+        MemoryLog::new(retention(count))
     }
 
     fn pos(log: &MemoryLog, offset: u64) -> Recover {
@@ -1128,13 +1174,56 @@ mod tests {
 
     #[test]
     fn recovery_respects_ttl() {
-        let mut l = MemoryLog::new(10, Duration::from_secs(1));
+        let mut l = MemoryLog::new(Retention {
+            ttl: Duration::from_secs(1),
+            ..retention(10)
+        });
         l.append("t", None, Value::Null);
         l.append("t", None, Value::Null);
         let later = Instant::now() + Duration::from_secs(5);
         assert_eq!(l.recover(Some(&pos(&l, 1)), later), Recovery::Failed);
         // Being up to date needs no history.
         assert_eq!(l.recover(Some(&pos(&l, 2)), later), Recovery::Replay(0));
+    }
+
+    /// The history keeps at most `bytes` of frames, dropping the oldest;
+    /// a recovery that would replay more than `replay_bytes` fails.
+    #[test]
+    fn history_and_replay_are_bounded_in_bytes() {
+        let frame_len =
+            |l: &mut MemoryLog| l.append("t", None, Value::String("x".repeat(1000))).1.len();
+        let one = frame_len(&mut log(1));
+        let mut l = MemoryLog::new(Retention {
+            bytes: 3 * one,
+            replay_bytes: 2 * one,
+            ..retention(100)
+        });
+        for _ in 0..5 {
+            assert_eq!(frame_len(&mut l), one);
+        }
+        assert_eq!(l.history.len(), 3, "kept: 3, 4, 5");
+        assert_eq!(l.bytes, 3 * one);
+        let now = Instant::now();
+        assert_eq!(l.recover(Some(&pos(&l, 3)), now), Recovery::Replay(2));
+        assert_eq!(
+            l.recover(Some(&pos(&l, 2)), now),
+            Recovery::Failed,
+            "3 frames: over the replay cap"
+        );
+        assert_eq!(
+            l.recover(Some(&pos(&l, 1)), now),
+            Recovery::Failed,
+            "no longer kept"
+        );
+        // One publication over the byte cap is not kept at all; the latest
+        // still is.
+        let mut l = MemoryLog::new(Retention {
+            bytes: one - 1,
+            ..retention(100)
+        });
+        frame_len(&mut l);
+        assert!(l.history.is_empty() && l.latest.is_some());
+        assert_eq!(l.bytes, 0);
     }
 
     #[test]

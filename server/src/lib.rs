@@ -70,15 +70,19 @@ impl AppState {
                 send_queue: config.send_queue as usize,
                 max_connections: config.max_connections,
                 max_connections_per_ip: config.max_connections_per_ip,
-                history_size: config.history_size,
-                history_ttl: config.history_ttl,
+                retention: hub::Retention {
+                    count: config.history_size,
+                    bytes: config.history_bytes,
+                    ttl: config.history_ttl,
+                    replay_bytes: config.replay_bytes,
+                },
                 mirror: config.broker.is_some(),
             },
         );
         let hub = Arc::new(hub);
         let broker = match &config.broker {
             Some(url) => Some(
-                broker::Broker::start(url, hub.clone(), config.history_size).map_err(|e| {
+                broker::Broker::start(url, hub.clone(), hub.retention()).map_err(|e| {
                     config::ConfigError::Broker {
                         url: url.clone(),
                         message: e.to_string(),

@@ -412,3 +412,43 @@ async fn the_default_origin_rule_resists_dns_rebinding() {
     let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
     assert_eq!(recv(&mut ws).await["type"], "connection_established");
 }
+
+/// A recovery replays at most `--replay-bytes` (else `recovered: false`:
+/// a 100-byte subscribe cannot make the server send the whole history),
+/// and a topic keeps at most `--history-bytes` of publications.
+#[tokio::test]
+async fn history_and_replay_are_bounded_in_bytes() {
+    let mut cfg = config();
+    cfg.history_bytes = 20_000;
+    cfg.replay_bytes = 8_000;
+    let server = start(cfg).await;
+    let pad = "p".repeat(1000);
+    for n in 1..=40 {
+        let (status, _) = publish(server.addr, json!({"topic":"alerts","data":[n, pad]})).await;
+        assert_eq!(status, 200);
+    }
+    let (mut ws, _) = connect_welcomed(&server).await;
+    let epoch = subscribe(&mut ws, 1, "alerts").await["epoch"].clone();
+    // 5 publications (~5.2 KB) fit the replay cap; 10 (~10.4 KB) do not,
+    // though the history (~19 publications) has them; 30 are not kept.
+    assert_eq!(
+        recover(&mut ws, &epoch, 35).await,
+        (Some(true), (36..=40).collect())
+    );
+    assert_eq!(recover(&mut ws, &epoch, 30).await, (Some(false), vec![]));
+    assert_eq!(recover(&mut ws, &epoch, 10).await, (Some(false), vec![]));
+}
+
+/// Subscribes to `alerts` from `offset`; returns `recovered` and the
+/// offsets replayed.
+async fn recover(ws: &mut Ws, epoch: &serde_json::Value, offset: u64) -> (Option<bool>, Vec<u64>) {
+    let frame = json!({"type":"subscribe","id":2,"topic":"alerts",
+                       "recover":{"epoch":epoch,"offset":offset}});
+    send(ws, frame).await;
+    let reply = recv(ws).await;
+    let mut replayed = Vec::new();
+    for _ in 0..reply["missed"].as_u64().unwrap_or(0) {
+        replayed.push(recv(ws).await["offset"].as_u64().unwrap());
+    }
+    (reply["recovered"].as_bool(), replayed)
+}

@@ -680,3 +680,56 @@ async fn rolling_restart_with_goaway_loses_no_publication() {
          {goaways} goaways, restarts (connections, drain): {drains:?}"
     );
 }
+
+/// Large kept publications: the history is read in pages, each with its
+/// own timeout, and only as far as `--history-bytes`, so a new instance
+/// becomes ready, and a running one comes back after its subscription link
+/// dropped, however much Redis keeps (80 MiB here, which one reply of the
+/// whole history could not bring within the command timeout).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_histories_do_not_keep_an_instance_out() {
+    let redis = Redis::start().await;
+    let a = instance(&redis).await;
+    let big = "x".repeat(1 << 20);
+    for n in 1..=80 {
+        let (status, _) = publish(a.addr, json!({"topic":"alerts","data":[n, big]})).await;
+        assert_eq!(status, 200);
+    }
+    let started = Instant::now();
+    let mut cfg = broker_config(&redis);
+    cfg.replay_bytes = 8 << 20;
+    let b = start(cfg).await;
+    wait_health(b.addr, 200).await;
+    wait_latest(b.addr, "alerts", 80).await;
+    eprintln!("a new instance was ready in {:?}", started.elapsed());
+    // B keeps what fits in --history-bytes (16 MiB): a client 5 behind
+    // recovers there; one 60 behind gets `recovered: false`.
+    let (mut ws, _) = connect_welcomed(&b).await;
+    let epoch = subscribe(&mut ws, 1, "alerts").await["epoch"].clone();
+    let mut cfg_ws = connect_welcomed(&b).await.0;
+    let sub = subscribe_recover(&mut cfg_ws, 1, "alerts", &epoch, 75).await;
+    assert_eq!(
+        (sub["recovered"].as_bool(), sub["missed"].as_u64()),
+        (Some(true), Some(5))
+    );
+    let mut far = connect_welcomed(&b).await.0;
+    let sub = subscribe_recover(&mut far, 1, "alerts", &epoch, 20).await;
+    assert_eq!(sub["recovered"], false, "{sub}");
+    // A blip of every subscription link: both instances resync and are
+    // healthy again.
+    redis.command(&["CLIENT", "KILL", "TYPE", "pubsub"]).await;
+    let (status, _) = publish(a.addr, json!({"topic":"alerts","data":81})).await;
+    assert!(status == 200 || status == 503, "{status}");
+    wait_health(a.addr, 200).await;
+    wait_health(b.addr, 200).await;
+    let (status, _) = publish(b.addr, json!({"topic":"alerts","data":82})).await;
+    assert_eq!(status, 200);
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let p = recv(&mut ws).await;
+        if p["data"] == 82 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "B's subscriber never got 82");
+    }
+}
