@@ -114,9 +114,9 @@ return {epoch, offset}
 );
 
 /// Publications read per command when reading a topic's history (each
-/// command has [`COMMAND_TIMEOUT`]; with 2 MiB publications a page is
+/// command has the command timeout, 2 s; with 2 MiB publications a page is
 /// 32 MiB).
-const SNAPSHOT_PAGE: usize = 16;
+pub const SNAPSHOT_PAGE: usize = 16;
 
 /// Why a broker operation failed.
 #[derive(Debug, thiserror::Error)]
