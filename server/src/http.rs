@@ -227,8 +227,13 @@ pub struct PublishBody {
     pub data: Value,
 }
 
-/// Reads a `POST /publish` body; the error says what is wrong with it.
+/// Reads a `POST /publish` body (a JSON object); the error says what is
+/// wrong with it.
 pub fn parse_publish_body(body: &[u8]) -> Result<PublishBody, String> {
+    // serde would also read the struct from an array (`["miners"]`).
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        return Err("bad body: expected a JSON object".into());
+    }
     serde_json::from_slice(body).map_err(|e| format!("bad body: {e}"))
 }
 

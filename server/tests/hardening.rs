@@ -452,3 +452,22 @@ async fn recover(ws: &mut Ws, epoch: &serde_json::Value, offset: u64) -> (Option
     }
     (reply["recovered"].as_bool(), replayed)
 }
+
+/// A published number reaches subscribers exactly as sent (serde_json's
+/// default float parser reads some decimals one ULP off: fuzz finding F2),
+/// and a `POST /publish` body must be a JSON object (F3).
+#[tokio::test]
+async fn publications_carry_numbers_exactly_and_bodies_are_objects() {
+    let server = start(config()).await;
+    let (mut ws, _) = connect_welcomed(&server).await;
+    subscribe(&mut ws, 1, "alerts").await;
+    let body = r#"{"topic":"alerts","data":2.5e-73}"#;
+    assert_eq!(
+        http(server.addr, "POST", "/publish", &[], body).await.0,
+        200
+    );
+    assert_eq!(recv(&mut ws).await["data"].as_f64(), Some(2.5e-73));
+    let (status, text) = http(server.addr, "POST", "/publish", &[], r#"["alerts"]"#).await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("expected a JSON object"), "{text}");
+}

@@ -1337,11 +1337,19 @@ impl Client {
         let missed = if recovered == Some(true) { missed } else { 0 };
         // The offset counts as seen, so a quiet topic still recovers; but a
         // replay of `missed` publications follows, which must not look like
-        // duplicates.
-        sub.pos = Some(Position {
-            epoch: epoch.to_owned(),
-            offset: offset.saturating_sub(missed),
-        });
+        // duplicates. In the same epoch the position never moves back: what
+        // was delivered stays delivered (an instance whose copy of the
+        // history lags may answer with an older offset).
+        let from = offset.saturating_sub(missed);
+        match &mut sub.pos {
+            Some(pos) if pos.epoch == epoch => pos.offset = pos.offset.max(from),
+            pos => {
+                *pos = Some(Position {
+                    epoch: epoch.to_owned(),
+                    offset: from,
+                })
+            }
+        }
         set_sub_state(
             &mut self.events,
             sub,

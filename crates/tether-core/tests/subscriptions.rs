@@ -440,3 +440,38 @@ fn stale_replies_are_ignored() {
     });
     assert_eq!(s.c.subscription("m"), Some(SubState::Pending));
 }
+
+/// A `subscribed` in the same epoch never moves the position back: an
+/// instance whose copy of the history lags (`--broker` failover) may
+/// answer with an older offset and then send what was delivered already;
+/// none of it is delivered twice (fuzz finding F5, docs/FUZZING.md).
+#[test]
+fn an_older_subscribed_offset_does_not_redeliver() {
+    let mut s = Shell::new(config());
+    s.c.subscribe(s.t(), "alerts", true);
+    open(&mut s);
+    ack_all(&mut s, "e2", 10);
+    assert_eq!(publication(&mut s, "alerts", "e2", 11), Verdict::Deliver);
+    assert_eq!(publication(&mut s, "alerts", "e2", 12), Verdict::Deliver);
+    s.server_close(1006, "");
+    s.until_open_action(60_000);
+    s.establish();
+    // The lagging instance: at offset 10, replaying 9 and 10.
+    let id = id_of(s.take_sent().last().unwrap());
+    s.frame(Inbound::Subscribed {
+        id,
+        topic: "alerts",
+        epoch: "e2",
+        offset: 10,
+        recovered: Some(true),
+        missed: 2,
+    });
+    for offset in [9, 10, 11, 12] {
+        assert_eq!(
+            publication(&mut s, "alerts", "e2", offset),
+            Verdict::Drop,
+            "{offset}"
+        );
+    }
+    assert_eq!(publication(&mut s, "alerts", "e2", 13), Verdict::Deliver);
+}

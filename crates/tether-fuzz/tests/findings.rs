@@ -58,58 +58,6 @@ fn still_open(target: Target, dir: &str, name: &str, check: Checks, symptom: &st
 }
 
 #[test]
-fn f1_error_replies_echo_attacker_strings() {
-    let check = Checks {
-        error_reply_bound: true,
-        ..CHECKS
-    };
-    let target: Target = tether_fuzz::decode_client_with;
-    for name in ["f1-unknown-type.json", "f1-bad-field.json"] {
-        still_open(target, "decode_client", name, check, "error reply of");
-    }
-}
-
-#[test]
-fn f2_floats_move_by_an_ulp_through_the_server() {
-    let check = Checks {
-        exact_floats: true,
-        ..CHECKS
-    };
-    let decode: Target = tether_fuzz::decode_client_with;
-    still_open(
-        decode,
-        "decode_client",
-        "f2-publish-float.json",
-        check,
-        "round trip",
-    );
-    let publish: Target = tether_fuzz::publish_body_with;
-    still_open(
-        publish,
-        "publish_body",
-        "f2-float.json",
-        check,
-        "reads back",
-    );
-}
-
-#[test]
-fn f3_publish_accepts_an_array_body() {
-    let check = Checks {
-        publish_body_object: true,
-        ..CHECKS
-    };
-    let target: Target = tether_fuzz::publish_body_with;
-    still_open(
-        target,
-        "publish_body",
-        "f3-array.json",
-        check,
-        "no JSON object",
-    );
-}
-
-#[test]
 fn f4_an_epoch_met_again_is_delivered_again() {
     let check = Checks {
         no_redelivery_after_epoch_change: true,
@@ -122,20 +70,4 @@ fn f4_an_epoch_met_again_is_delivered_again() {
     ] {
         still_open(target, "core_events", name, check, "twice");
     }
-}
-
-#[test]
-fn f5_subscribed_below_the_delivered_offset_redelivers() {
-    let check = Checks {
-        no_redelivery_after_subscribed: true,
-        ..CHECKS
-    };
-    let target: Target = tether_fuzz::core_events_with;
-    still_open(
-        target,
-        "core_events",
-        "f5-subscribed-rewind.bin",
-        check,
-        "twice",
-    );
 }
