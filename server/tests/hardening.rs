@@ -210,7 +210,6 @@ async fn request_head(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> String {
-    use tokio::io::AsyncReadExt;
     let mut req = format!("POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
@@ -218,15 +217,7 @@ async fn request_head(
     req.push_str("\r\n");
     tcp.write_all(req.as_bytes()).await.unwrap();
     tcp.write_all(body).await.unwrap();
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n") {
-        let b = tokio::time::timeout(WAIT, tcp.read_u8())
-            .await
-            .expect("a response within the wait bound")
-            .expect("a response");
-        head.push(b);
-    }
-    String::from_utf8_lossy(&head).trim().to_owned()
+    raw::read_until(tcp, b"\r\n").await.trim().to_owned()
 }
 
 /// With `--publish-key`, a request without the key is answered 401 before

@@ -25,18 +25,23 @@ pub async fn handshake(mut tcp: TcpStream, addr: SocketAddr) -> TcpStream {
          Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
     );
     tcp.write_all(request.as_bytes()).await.unwrap();
-    // Byte by byte up to the blank line, so no frame byte is consumed.
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        let b = tokio::time::timeout(WAIT, tcp.read_u8())
-            .await
-            .expect("101 within the wait bound")
-            .expect("101");
-        head.push(b);
-    }
-    let head = String::from_utf8_lossy(&head);
+    let head = read_until(&mut tcp, b"\r\n\r\n").await;
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");
     tcp
+}
+
+/// Reads byte by byte up to and including `end` (so nothing after it is
+/// consumed), within the wait bound.
+pub async fn read_until(tcp: &mut TcpStream, end: &[u8]) -> String {
+    let mut head = Vec::new();
+    while !head.ends_with(end) {
+        let b = tokio::time::timeout(WAIT, tcp.read_u8())
+            .await
+            .expect("a response within the wait bound")
+            .expect("a response");
+        head.push(b);
+    }
+    String::from_utf8_lossy(&head).into_owned()
 }
 
 /// Connects and upgrades from 127.0.0.1.
