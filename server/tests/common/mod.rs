@@ -166,17 +166,23 @@ pub async fn recv<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut WebSocketStream<S>
     }
 }
 
-/// The close code the server sent next, skipping any JSON frames.
+/// The close code the server sent next, skipping any JSON frames (within
+/// the wait bound in all: pings alone must not keep it waiting).
 pub async fn recv_close<S: AsyncRead + AsyncWrite + Unpin>(
     ws: &mut WebSocketStream<S>,
 ) -> (u16, String) {
-    loop {
-        match next_event(ws).await {
-            Event::Json(_) => continue,
-            Event::Close(Some(c)) => return (u16::from(c.code), c.reason.to_string()),
-            other => panic!("expected a close frame, got {other:?}"),
+    let close = async {
+        loop {
+            match next_event(ws).await {
+                Event::Json(_) => continue,
+                Event::Close(Some(c)) => return (u16::from(c.code), c.reason.to_string()),
+                other => panic!("expected a close frame, got {other:?}"),
+            }
         }
-    }
+    };
+    tokio::time::timeout(WAIT, close)
+        .await
+        .expect("a close frame within the wait bound")
 }
 
 pub async fn send<S: AsyncRead + AsyncWrite + Unpin>(ws: &mut WebSocketStream<S>, v: Value) {
