@@ -67,6 +67,8 @@ fn f4_an_epoch_met_again_is_delivered_again() {
     for name in [
         "f4-epoch-revisit.bin",
         "f4-epoch-revisit-via-subscribed.bin",
+        // e2, e1 by a publication, e2 again by `subscribed`.
+        "f4-epoch-revisit-via-subscribed-2.bin",
     ] {
         still_open(target, "core_events", name, check, "twice");
     }

@@ -401,6 +401,11 @@ impl Shell {
             return;
         };
         let seen = self.delivered.entry(name).or_default();
+        if !self.checks.no_redelivery_after_epoch_change && seen.epoch.as_deref() != Some(epoch) {
+            // F4 tolerated here too: `subscribed` moved the core to an
+            // epoch, which starts afresh if it was met before.
+            seen.offsets.remove(epoch);
+        }
         // The epoch the core now holds, for F4's tolerance.
         seen.epoch = Some(epoch.to_owned());
         if self.checks.no_redelivery_after_subscribed {
