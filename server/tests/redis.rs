@@ -155,6 +155,23 @@ async fn wait_latest(addr: SocketAddr, topic: &str, offset: u64) {
     }
 }
 
+/// Bytes Redis has sent to its clients so far (`INFO stats`).
+async fn output_bytes(redis: &Redis) -> u64 {
+    let text = match redis.command(&["INFO", "stats"]).await {
+        redis::Value::VerbatimString { text, .. } => text,
+        redis::Value::BulkString(bytes) => String::from_utf8(bytes).expect("INFO is text"),
+        other => panic!("INFO answered {other:?}"),
+    };
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix("total_net_output_bytes:")?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .expect("total_net_output_bytes in INFO stats")
+}
+
 /// Stops a server gracefully and waits for it to end.
 async fn stop(mut server: TestServer) {
     server.stop();
@@ -696,12 +713,20 @@ async fn large_histories_do_not_keep_an_instance_out() {
         assert_eq!(status, 200);
     }
     let started = Instant::now();
+    let sent_before = output_bytes(&redis).await;
     let mut cfg = broker_config(&redis);
     cfg.replay_bytes = 8 << 20;
     let b = start(cfg).await;
     wait_health(b.addr, 200).await;
     wait_latest(b.addr, "alerts", 80).await;
-    eprintln!("a new instance was ready in {:?}", started.elapsed());
+    let read = output_bytes(&redis).await - sent_before;
+    eprintln!(
+        "a new instance was ready in {:?}, having read {read} bytes",
+        started.elapsed()
+    );
+    // It read what its --history-bytes keeps (16 MiB, and at most one page
+    // more), not the 80 MiB Redis holds.
+    assert!(read < 40 << 20, "the new instance read {read} bytes");
     // B keeps what fits in --history-bytes (16 MiB): a client 5 behind
     // recovers there; one 60 behind gets `recovered: false`.
     let (mut ws, _) = connect_welcomed(&b).await;
