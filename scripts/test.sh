@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check and test: lint gates, native tests (core, protocol,
-# server), the SDK build with its size report, and the browser tests in
-# headless Chromium against the real server. Installs what is missing first.
+# server), the SDK build with its size report, the browser tests in
+# headless Chromium against the real server, and a shortened server soak.
+# Installs what is missing first.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 OUT="$ROOT/out/test"
@@ -50,6 +51,15 @@ WASM_BINDGEN_TEST_WEBDRIVER_JSON="$ROOT/webdriver.json" \
 WASM_BINDGEN_TEST_TIMEOUT=120 \
   run "browser tests (server logs: $control_log)" \
   cargo test --locked --target wasm32-unknown-unknown -p tether-ws --tests
+
+step "test: server soak, shortened (45 s of churn on the debug build; the hour: scripts/soak.sh)"
+run "build the soak tool" cargo build --locked -p tether-bench --bin soak
+# Same load as the hour, scaled down: 400 idle subscribers on 20 topics that
+# get 512 KiB publications in turn, the RSS windows 15-25 s and 35-45 s.
+run "server soak (figures: $OUT/soak/soak_summary.md, server log: $OUT/soak/soak-server.log)" \
+  "$ROOT/target/debug/soak" --server-bin "$ROOT/target/debug/tether-server" --out "$OUT/soak" \
+  --duration 45 --warmup 15 --window 10 --sample-secs 1 --table-rows 10 --history-ttl 10 \
+  --idle 400 --large-bytes 524288 --churners 20 --slow-pause 15
 
 step "test: dashboard demo (Vite + React build, Playwright in Chromium, real tether-server)"
 "$ROOT/scripts/www.sh" build

@@ -1,11 +1,18 @@
-//! Shared helpers of the Tether benchmarks (`storm`, `load`): order
-//! statistics, result tables and the PNG chart.
+//! Shared helpers of the Tether benchmarks (`storm`, `load`, `soak`): order
+//! statistics, result tables and the PNG chart here; server child processes
+//! in [`server`], WebSocket and HTTP clients in [`client`].
 //!
 //! See `BENCHMARKS.md` at the repository root for what each benchmark
-//! measures and `scripts/bench.sh` for how they are run.
+//! measures, `scripts/bench.sh` and `scripts/soak.sh` for how they are run.
 
 use std::fmt::Write as _;
 use std::path::Path;
+
+pub mod client;
+pub mod server;
+
+/// The benchmarks' result type: any error, sendable between tasks.
+pub type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 /// The `q` quantile (0..=1) of `sorted` (nearest rank), 0 when empty.
 pub fn quantile(sorted: &[f64], q: f64) -> f64 {

@@ -27,28 +27,26 @@
 //! bare baseline server instead (used by the benchmark itself).
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
-use tether_bench::{median, quantile, Table};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+use tether_bench::client::{
+    http_get, messages_out, now_us, num_field, str_field, ws_config, ws_connect, Publisher, Ws,
+};
+use tether_bench::server::{raise_nofile, ServerProc};
+use tether_bench::{median, quantile, Res, Table};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinHandle;
 use tokio::time::{sleep, timeout};
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::WebSocketStream;
-
-type Ws = WebSocketStream<TcpStream>;
-type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 #[derive(Parser, Debug, Clone)]
 #[command(about = "Load generator against tether-server (loopback only)")]
@@ -128,135 +126,36 @@ struct Args {
     serve_bare: bool,
 }
 
-fn now_us() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as u64)
-}
-
-/// Raises this process's open-file limit to the hard limit (children
-/// inherit it). Returns the new soft limit.
-fn raise_nofile() -> u64 {
-    // SAFETY: plain libc calls on a stack value.
-    unsafe {
-        let mut lim = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
-            return 0;
-        }
-        let want = libc::rlimit {
-            rlim_cur: 65_536.max(lim.rlim_max),
-            rlim_max: 65_536.max(lim.rlim_max),
-        };
-        if libc::setrlimit(libc::RLIMIT_NOFILE, &want) != 0 {
-            lim.rlim_cur = lim.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-        }
-        libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
-        lim.rlim_cur
-    }
-}
-
-fn ws_config() -> WebSocketConfig {
-    // Small buffers: tungstenite's default read buffer is 128 KiB per
-    // connection, too much for 10k in one load generator.
-    WebSocketConfig::default()
-        .read_buffer_size(4096)
-        .write_buffer_size(0)
-}
-
 // ---------------------------------------------------------------- servers --
 
-/// A server child process, killed on drop.
-struct ServerProc {
-    child: Child,
-    addr: SocketAddr,
+/// tether-server with the load generator's limits (none in the way).
+fn tether_server(args: &Args, topics: &Path, log: &Path) -> Res<ServerProc> {
+    tether_server_with(args, topics, log, &[])
 }
 
-impl ServerProc {
-    fn start(cmd: &mut Command, log: &Path) -> Res<ServerProc> {
-        let log = std::fs::File::create(log)?;
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log))
-            .stdin(Stdio::null())
-            .spawn()?;
-        let stdout = child.stdout.take().ok_or("no stdout")?;
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = tx.send(line);
-        });
-        let line = rx
-            .recv_timeout(Duration::from_secs(20))
-            .map_err(|_| "the server printed no `listening on` line within 20 s")?;
-        let addr = line
-            .trim()
-            .strip_prefix("listening on http://")
-            .ok_or_else(|| format!("unexpected first line {line:?}"))?
-            .parse()?;
-        Ok(ServerProc { child, addr })
-    }
-
-    fn tether(args: &Args, topics: &Path, log: &Path) -> Res<ServerProc> {
-        ServerProc::tether_with(args, topics, log, &[])
-    }
-
-    /// `tether` with extra flags (e.g. `--broker`).
-    fn tether_with(args: &Args, topics: &Path, log: &Path, extra: &[String]) -> Res<ServerProc> {
-        let mut cmd = Command::new(&args.server_bin);
-        cmd.args(["--listen", "127.0.0.1:0", "--max-connections", "1000000"])
-            .args(["--max-connections-per-ip", "1000000", "--rate-limit", "0"])
-            .arg("--topics")
-            .arg(topics)
-            .args(extra)
-            .env("RUST_LOG", "warn");
-        ServerProc::start(&mut cmd, log)
-            .map_err(|e| format!("starting {}: {e}", args.server_bin.display()).into())
-    }
-
-    fn bare(log: &Path) -> Res<ServerProc> {
-        let mut cmd = Command::new(std::env::current_exe()?);
-        cmd.arg("--serve-bare");
-        ServerProc::start(&mut cmd, log)
-    }
-
-    /// Resident set size, KiB.
-    fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
-    }
-
-    /// CPU time (user + system) the server has used so far, seconds.
-    fn cpu_secs(&self) -> f64 {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
-        // Fields after the command name (which may hold spaces): utime and
-        // stime are the 12th and 13th, in USER_HZ (100 on Linux).
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
-        let ticks: u64 = [11, 12]
-            .iter()
-            .filter_map(|&i| fields.get(i)?.parse::<u64>().ok())
-            .sum();
-        ticks as f64 / 100.0
-    }
+/// [`tether_server`] with extra flags (e.g. `--broker`).
+fn tether_server_with(args: &Args, topics: &Path, log: &Path, extra: &[String]) -> Res<ServerProc> {
+    let mut flags: Vec<String> = [
+        "--max-connections",
+        "1000000",
+        "--max-connections-per-ip",
+        "1000000",
+        "--rate-limit",
+        "0",
+        "--topics",
+    ]
+    .map(String::from)
+    .into();
+    flags.push(topics.display().to_string());
+    flags.extend_from_slice(extra);
+    ServerProc::tether(&args.server_bin, log, &flags)
 }
 
-impl Drop for ServerProc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The bare baseline server: this binary with `--serve-bare`.
+fn bare_server(log: &Path) -> Res<ServerProc> {
+    let mut cmd = Command::new(std::env::current_exe()?);
+    cmd.arg("--serve-bare");
+    ServerProc::start(&mut cmd, log)
 }
 
 /// A `redis-server` child process on a free loopback port, without
@@ -321,59 +220,6 @@ impl Drop for RedisProc {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// `GET path` on a fresh connection (`Connection: close`), at most 5 s:
-/// the status and the body.
-async fn http_get(addr: SocketAddr, path: &str) -> Res<(u16, String)> {
-    let get = async {
-        let mut s = TcpStream::connect(addr).await?;
-        let req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
-        s.write_all(req.as_bytes()).await?;
-        let mut text = String::new();
-        s.read_to_string(&mut text).await?;
-        let status = text
-            .split(' ')
-            .nth(1)
-            .and_then(|v| v.parse().ok())
-            .ok_or("bad status line")?;
-        let body = text
-            .split_once("\r\n\r\n")
-            .map_or("", |(_, b)| b)
-            .to_owned();
-        Res::Ok((status, body))
-    };
-    timeout(Duration::from_secs(5), get)
-        .await
-        .map_err(|_| "GET timed out")?
-}
-
-/// `tether_messages_out_total` of a server (`GET /metrics`).
-async fn messages_out(addr: SocketAddr) -> Res<u64> {
-    let (_, body) = http_get(addr, "/metrics").await?;
-    body.lines()
-        .find_map(|l| l.strip_prefix("tether_messages_out_total "))
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .map(|v| v as u64)
-        .ok_or_else(|| "no tether_messages_out_total in /metrics".into())
-}
-
-/// `"name":"value"` of a JSON text (plain values only).
-fn str_field<'t>(text: &'t str, name: &str) -> Option<&'t str> {
-    let key = format!("\"{name}\":\"");
-    let start = text.find(&key)? + key.len();
-    let len = text[start..].find('"')?;
-    Some(&text[start..start + len])
-}
-
-/// `"name":N` of a JSON text.
-fn num_field(text: &str, name: &str) -> Option<u64> {
-    let key = format!("\"{name}\":");
-    let rest = &text[text.find(&key)? + key.len()..];
-    let end = rest
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(rest.len());
-    rest[..end].parse().ok()
 }
 
 /// The bare baseline: tokio-tungstenite with the same buffer sizes as
@@ -459,28 +305,6 @@ async fn serve_bare() -> Res<()> {
 }
 
 // ---------------------------------------------------------------- clients --
-
-/// Opens a WebSocket to `/ws` and waits for the first frame
-/// (`connection_established`).
-async fn ws_connect(addr: SocketAddr) -> Res<Ws> {
-    let tcp = TcpStream::connect(addr).await?;
-    tcp.set_nodelay(true)?;
-    // Closing resets instead of lingering in TIME_WAIT: thousands of
-    // connections per section would otherwise use up the loopback ports.
-    tcp.set_zero_linger()?;
-    let url = format!("ws://{addr}/ws?sdk=tether-bench");
-    let (mut ws, _) =
-        tokio_tungstenite::client_async_with_config(url, tcp, Some(ws_config())).await?;
-    loop {
-        match ws.next().await {
-            Some(Ok(Message::Text(t))) if t.contains("connection_established") => return Ok(ws),
-            Some(Ok(Message::Text(t))) => return Err(format!("unexpected first frame {t}").into()),
-            Some(Ok(_)) => continue,
-            Some(Err(e)) => return Err(e.into()),
-            None => return Err("closed before connection_established".into()),
-        }
-    }
-}
 
 /// Subscribes to `topics` (ids 1..) and waits for every `subscribed`.
 async fn subscribe(ws: &mut Ws, topics: &[String]) -> Res<()> {
@@ -644,64 +468,6 @@ impl Clients {
     }
 }
 
-/// `POST /publish` over one keep-alive HTTP/1.1 connection.
-struct Publisher {
-    stream: tokio::io::BufReader<TcpStream>,
-    buf: Vec<u8>,
-}
-
-impl Publisher {
-    async fn connect(addr: SocketAddr) -> Res<Publisher> {
-        let tcp = TcpStream::connect(addr).await?;
-        tcp.set_nodelay(true)?;
-        tcp.set_zero_linger()?;
-        Ok(Publisher {
-            stream: tokio::io::BufReader::new(tcp),
-            buf: Vec::with_capacity(512),
-        })
-    }
-
-    /// Publishes `body`; returns the HTTP status.
-    async fn post(&mut self, body: &str) -> Res<u16> {
-        self.buf.clear();
-        self.buf.extend_from_slice(
-            format!(
-                "POST /publish HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-                body.len()
-            )
-            .as_bytes(),
-        );
-        self.buf.extend_from_slice(body.as_bytes());
-        self.stream.get_mut().write_all(&self.buf).await?;
-        let mut line = String::new();
-        self.stream.read_line(&mut line).await?;
-        let status: u16 = line
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| format!("bad status line {line:?}"))?;
-        let mut len = 0usize;
-        loop {
-            line.clear();
-            if self.stream.read_line(&mut line).await? == 0 {
-                return Err("connection closed".into());
-            }
-            let l = line.trim_end();
-            if l.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = l.split_once(':') {
-                if k.eq_ignore_ascii_case("content-length") {
-                    len = v.trim().parse()?;
-                }
-            }
-        }
-        let mut body = vec![0; len];
-        self.stream.read_exact(&mut body).await?;
-        Ok(status)
-    }
-}
-
 // --------------------------------------------------------------- sections --
 
 struct Ctx {
@@ -748,9 +514,9 @@ async fn rss(ctx: &mut Ctx) -> Res<()> {
         for kind in ["tether-server", "bare"] {
             ctx.check_time()?;
             let server = if kind == "bare" {
-                ServerProc::bare(&ctx.log("bare"))?
+                bare_server(&ctx.log("bare"))?
             } else {
-                ServerProc::tether(&ctx.args, &ctx.topics_file, &ctx.log("rss"))?
+                tether_server(&ctx.args, &ctx.topics_file, &ctx.log("rss"))?
             };
             // Warm up lazily allocated state with a few connections.
             let warm = Clients::spawn(server.addr, 16, 16, |_| vec![], Role::Idle);
@@ -960,7 +726,7 @@ async fn fanout(ctx: &mut Ctx) -> Res<()> {
     sizes.extend(ctx.args.fanout.iter().copied().filter(|&s| s > 1));
     let mut rows: Vec<(&str, usize, FanRow)> = Vec::new();
     {
-        let server = ServerProc::tether(&ctx.args, &ctx.topics_file, &ctx.log("fanout"))?;
+        let server = tether_server(&ctx.args, &ctx.topics_file, &ctx.log("fanout"))?;
         for &s in &sizes {
             ctx.check_time()?;
             rows.push(("tether-server", s, fanout_on(ctx, &server, s, false).await?));
@@ -970,7 +736,7 @@ async fn fanout(ctx: &mut Ctx) -> Res<()> {
     let largest = sizes[sizes.len() - 1];
     if largest > 1 {
         ctx.check_time()?;
-        let bare = ServerProc::bare(&ctx.log("bare-fanout"))?;
+        let bare = bare_server(&ctx.log("bare-fanout"))?;
         rows.push(("bare", largest, fanout_on(ctx, &bare, largest, true).await?));
     }
     let (base_p50, base_p99) = (rows[0].2.p50, rows[0].2.p99);
@@ -1148,9 +914,9 @@ async fn deliveries(ctx: &mut Ctx) -> Res<()> {
     for kind in ["tether-server", "bare"] {
         ctx.check_time()?;
         let server = if kind == "bare" {
-            ServerProc::bare(&ctx.log("bare"))?
+            bare_server(&ctx.log("bare"))?
         } else {
-            ServerProc::tether(&ctx.args, &ctx.topics_file, &ctx.log("deliveries"))?
+            tether_server(&ctx.args, &ctx.topics_file, &ctx.log("deliveries"))?
         };
         let r = deliveries_on(ctx, &server, kind == "bare").await?;
         rows.push((kind, r));
@@ -1255,8 +1021,8 @@ async fn handshakes(ctx: &mut Ctx) -> Res<()> {
             drop(s);
         }
     });
-    let tether = ServerProc::tether(&ctx.args, &ctx.topics_file, &ctx.log("handshakes"))?;
-    let bare = ServerProc::bare(&ctx.log("bare"))?;
+    let tether = tether_server(&ctx.args, &ctx.topics_file, &ctx.log("handshakes"))?;
+    let bare = bare_server(&ctx.log("bare"))?;
     let mut rates: HashMap<&str, Vec<f64>> = HashMap::new();
     for _ in 0..ctx.args.rounds {
         ctx.check_time()?;
@@ -1346,7 +1112,7 @@ async fn scaleout_run(ctx: &Ctx, n: usize, redis: bool) -> Res<ScaleRun> {
     let mut servers = Vec::new();
     for i in 0..n.max(1) {
         let log = ctx.log(&format!("scaleout-{tag}-{i}"));
-        servers.push(ServerProc::tether_with(a, &ctx.topics_file, &log, &extra)?);
+        servers.push(tether_server_with(a, &ctx.topics_file, &log, &extra)?);
     }
     // Every instance healthy (its broker link up), at most 20 s.
     for s in &servers {
