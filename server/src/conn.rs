@@ -11,8 +11,8 @@
 //! WebSocket over it itself ([`crate::ws`]): the server hands it the
 //! upgraded socket, tests an in-memory pipe.
 //!
-//! Memory: an idle connection costs about 3.5 KiB at 2000 connections
-//! (`examples/idle_rss.rs`), 4.15 KiB at 10k with 101 topics (the load
+//! Memory: an idle connection costs about 3.1 KiB at 2000 connections
+//! (`examples/idle_rss.rs`), 3.15 KiB at 10k with 101 topics (the load
 //! bench). What it holds for its whole life is kept small: the two futures
 //! (a few hundred bytes each, checked by a test; rare paths such as closing
 //! are boxed so they do not widen them), the WebSocket's 256-byte read
