@@ -209,7 +209,8 @@ impl RequestError {
     }
 }
 
-/// An inbound frame, classified by the shell from its `"type"`.
+/// An inbound frame, as [`crate::decode`] reads it from the parsed frame
+/// (or as a shell builds [`Inbound::Next`] itself).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Inbound<'a> {
     /// `connection_established`; `heartbeat_interval` already in ms.
