@@ -558,7 +558,7 @@ impl Inner {
     fn take_events(&mut self) {
         while let Some(event) = self.core.poll_event() {
             let notice = match event {
-                Event::Status => Notice::Status(status_object(self.core.status())),
+                Event::Status => Notice::Status(status_object(&self.core.status())),
                 Event::Subscription {
                     topic,
                     state,
@@ -789,7 +789,7 @@ impl Tether {
     /// A snapshot of the connection status (see the README).
     #[wasm_bindgen(getter, unchecked_return_type = "Status")]
     pub fn status(&self) -> JsValue {
-        status_object(self.rc.borrow().core.status())
+        status_object(&self.rc.borrow().core.status())
     }
 
     /// Calls `callback(status)` on every status change; returns a remover.

@@ -2,7 +2,6 @@
 //! event objects, cached property keys. All JS errors are made here.
 
 use alloc::string::String;
-use alloc::vec::Vec;
 use js_sys::{Function, Object, Reflect};
 use tether_core::{Field, Fields, FrameType, Timestamp};
 use wasm_bindgen::prelude::*;
@@ -134,12 +133,16 @@ pub fn string_or_null(s: Option<&str>) -> JsValue {
 /// types, so a frame's `type` is classified without copying it into wasm.
 pub struct Keys {
     pub type_: JsValue,
-    /// The keys of [`Field::ALL`], in its order.
-    fields: Vec<JsValue>,
+    // The fields of a publication and of a reply; the others are read on
+    // rarer frames and made when read.
+    id: JsValue,
+    topic: JsValue,
+    epoch: JsValue,
+    offset: JsValue,
     /// The wire names of [`FrameType::NAMED`], in its order.
     types: js_sys::Array,
-    /// Raw mode's pong `type`, as given and as a JS string.
-    raw_pong: (String, JsValue),
+    /// Raw mode's pong `type`.
+    raw_pong: String,
 }
 
 impl Keys {
@@ -148,18 +151,20 @@ impl Keys {
         for (_, name) in FrameType::NAMED {
             types.push(&JsValue::from_str(name));
         }
-        let raw_pong = JsValue::from_str(&raw_pong_type);
         Keys {
             type_: "type".into(),
-            fields: Field::ALL.iter().map(|f| f.name().into()).collect(),
+            id: "id".into(),
+            topic: "topic".into(),
+            epoch: "epoch".into(),
+            offset: "offset".into(),
             types,
-            raw_pong: (raw_pong_type, raw_pong),
+            raw_pong: raw_pong_type,
         }
     }
 
     /// Raw mode's pong `type`.
     pub fn raw_pong_type(&self) -> &str {
-        &self.raw_pong.0
+        &self.raw_pong
     }
 }
 
@@ -186,10 +191,21 @@ impl<'a> FrameFields<'a> {
     }
 
     fn get(&self, field: Field) -> JsValue {
-        match self.keys.fields.get(field as usize) {
-            Some(key) if self.object => Reflect::get(self.frame, key).unwrap_or(JsValue::UNDEFINED),
-            _ => JsValue::UNDEFINED,
+        if !self.object {
+            return JsValue::UNDEFINED;
         }
+        let made;
+        let key = match field {
+            Field::Id => &self.keys.id,
+            Field::Topic => &self.keys.topic,
+            Field::Epoch => &self.keys.epoch,
+            Field::Offset => &self.keys.offset,
+            other => {
+                made = JsValue::from_str(other.name());
+                &made
+            }
+        };
+        Reflect::get(self.frame, key).unwrap_or(JsValue::UNDEFINED)
     }
 }
 
@@ -206,13 +222,7 @@ impl Fields for FrameFields<'_> {
     }
 
     fn type_is(&self, name: &str) -> bool {
-        // Raw mode asks for its pong type on every frame: compare with the
-        // JS string made once.
-        if name == self.keys.raw_pong.0 {
-            *self.ty == self.keys.raw_pong.1
-        } else {
-            *self.ty == JsValue::from_str(name)
-        }
+        *self.ty == JsValue::from_str(name)
     }
 
     fn string(&self, field: Field) -> Option<String> {

@@ -30,6 +30,8 @@ extern crate alloc;
 mod client;
 mod config;
 mod decode;
+mod phase;
+mod timers;
 
 pub use client::{
     Action, Client, CloseInfo, Cursor, Event, Inbound, RequestError, RequestKey, State, Status,
