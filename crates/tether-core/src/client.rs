@@ -59,9 +59,10 @@ pub struct CloseInfo {
     pub was_clean: bool,
 }
 
-/// The status snapshot (`Tether.status`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Status {
+/// The status snapshot (`Tether.status`), as a view of the client: the
+/// strings are borrowed, not copied (clone the fields to keep them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Status<'a> {
     /// The current state.
     pub state: State,
     /// 0 while open (and for the first attempt); n while connecting for, or
@@ -70,14 +71,14 @@ pub struct Status {
     /// When the retry timer fires, while `reconnecting`.
     pub next_retry_at: Option<Timestamp>,
     /// The last link's close.
-    pub last_close: Option<CloseInfo>,
+    pub last_close: Option<&'a CloseInfo>,
     /// The last error: socket error, timeout, 1009 close, `error` frame
     /// without an id.
-    pub last_error: Option<String>,
+    pub last_error: Option<&'a str>,
     /// Round trip of the last answered ping.
     pub rtt_ms: Option<u64>,
     /// The `client_id` of the last `connection_established`.
-    pub client_id: Option<String>,
+    pub client_id: Option<&'a str>,
     /// Frames waiting in the send queue.
     pub queued: usize,
     /// When `state` last changed.
@@ -926,17 +927,18 @@ impl Client {
         self.timers.next()
     }
 
-    /// The status snapshot, computed from the phase and the timers; the
-    /// shell reads it for `status` and on [`Event::Status`].
-    pub fn status(&self) -> Status {
+    /// The status snapshot, computed from the phase and the timers and
+    /// borrowing the stored strings; the shell reads it for `status` and on
+    /// [`Event::Status`].
+    pub fn status(&self) -> Status<'_> {
         Status {
             state: self.state(),
             attempt: self.phase.attempt(),
             next_retry_at: self.timers.get(Timer::Retry),
-            last_close: self.last_close.clone(),
-            last_error: self.last_error.clone(),
+            last_close: self.last_close.as_ref(),
+            last_error: self.last_error.as_deref(),
             rtt_ms: self.rtt_ms,
-            client_id: self.client_id.clone(),
+            client_id: self.client_id.as_deref(),
             queued: self.queue.len(),
             since: self.since,
         }
