@@ -175,25 +175,15 @@ pub struct FrameFields<'a> {
     frame: &'a JsValue,
     ty: &'a JsValue,
     keys: &'a Keys,
-    object: bool,
 }
 
 impl<'a> FrameFields<'a> {
     /// `ty` is the frame's `type` ([`get`] with [`Keys::type_`]).
     pub fn new(frame: &'a JsValue, ty: &'a JsValue, keys: &'a Keys) -> Self {
-        let object = frame.is_object();
-        FrameFields {
-            frame,
-            ty,
-            keys,
-            object,
-        }
+        FrameFields { frame, ty, keys }
     }
 
     fn get(&self, field: Field) -> JsValue {
-        if !self.object {
-            return JsValue::UNDEFINED;
-        }
         let made;
         let key = match field {
             Field::Id => &self.keys.id,
@@ -205,7 +195,7 @@ impl<'a> FrameFields<'a> {
                 &made
             }
         };
-        Reflect::get(self.frame, key).unwrap_or(JsValue::UNDEFINED)
+        get(self.frame, key)
     }
 }
 
