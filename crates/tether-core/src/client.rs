@@ -436,18 +436,6 @@ pub struct Client {
     reported: (State, u32, Option<Timestamp>, Option<u64>),
 }
 
-/// What an ended link leaves for deciding what comes next.
-struct Ended {
-    /// The retry number of its attempt.
-    retry: u32,
-    /// The status's `attempt` while it lived.
-    attempt: u32,
-    /// When it was established, if it was.
-    established: Option<Timestamp>,
-    /// When the server's `goaway` asked it to leave, if it did.
-    goaway: Option<Timestamp>,
-}
-
 impl Client {
     /// Creates a client; the shell calls it from the `Tether` constructor,
     /// with `navigator.onLine` and a random `seed` (e.g. from
@@ -737,9 +725,6 @@ impl Client {
         if self.phase.link_mut(socket).is_none() {
             return;
         }
-        let Some(ended) = self.ended() else {
-            return;
-        };
         self.last_close = Some(CloseInfo {
             code,
             reason: reason.to_owned(),
@@ -756,7 +741,7 @@ impl Client {
             // anyway, so this is a plain reconnect.
             CloseAction::RefreshToken | CloseAction::Reconnect => Advice::Backoff,
         };
-        self.link_down(now, ended, advice);
+        self.link_down(now, advice);
         self.report_status();
     }
 
@@ -1035,21 +1020,6 @@ impl Client {
         true
     }
 
-    /// What the current link leaves behind when it ends.
-    fn ended(&self) -> Option<Ended> {
-        let (retry, established) = match self.phase {
-            Phase::Connecting { retry, .. } => (retry, None),
-            Phase::Open { retry, since, .. } => (retry, Some(since)),
-            _ => return None,
-        };
-        Some(Ended {
-            retry,
-            attempt: self.phase.attempt(),
-            established,
-            goaway: self.timers.get(Timer::Goaway),
-        })
-    }
-
     fn subs_pending(&mut self) {
         // A request written on the lost link can no longer be answered.
         let events = &mut self.events;
@@ -1071,40 +1041,41 @@ impl Client {
         }
     }
 
-    /// The link ended (the shell was told, or told us): what next.
-    fn link_down(&mut self, now: Timestamp, ended: Ended, advice: Advice) {
+    /// The current link ended (the shell was told, or told us): what next,
+    /// judged from its phase, still current (connecting or open).
+    fn link_down(&mut self, now: Timestamp, advice: Advice) {
+        let (Phase::Connecting { retry, .. } | Phase::Open { retry, .. }) = self.phase else {
+            return;
+        };
+        let established = match self.phase {
+            Phase::Open { since, .. } => Some(since),
+            _ => None,
+        };
+        let failed = Phase::Failed {
+            attempt: self.phase.attempt(),
+        };
+        let goaway = self.timers.get(Timer::Goaway);
         self.subs_pending();
         if advice == Advice::Terminal {
-            self.set_phase(
-                now,
-                Phase::Failed {
-                    attempt: ended.attempt,
-                },
-            );
+            self.set_phase(now, failed);
             return;
         }
         if !self.online {
             self.go_offline(now);
             return;
         }
-        if let Some(at) = ended.goaway {
+        if let Some(at) = goaway {
             // The server asked us to leave: its delay, and no failed attempt.
             self.wait_until(now, 1, at);
             return;
         }
-        let stable = ended
-            .established
-            .is_some_and(|t| now.saturating_diff(t) >= self.config.stable_after_ms);
-        let retry = if stable { 0 } else { ended.retry };
+        let stable =
+            established.is_some_and(|t| now.saturating_diff(t) >= self.config.stable_after_ms);
+        let retry = if stable { 0 } else { retry };
         if !stable && self.config.backoff.max_attempts.is_some_and(|n| retry >= n) {
             // A failed attempt (it never opened, or its link died before
             // `stable_after_ms`): N failed retries allow N+1 attempts.
-            self.set_phase(
-                now,
-                Phase::Failed {
-                    attempt: ended.attempt,
-                },
-            );
+            self.set_phase(now, failed);
             return;
         }
         let retry = retry.saturating_add(1);
@@ -1159,7 +1130,7 @@ impl Client {
     /// Closes a link the client judged dead (4000) and moves on as if the
     /// server had closed it.
     fn kill_link(&mut self, now: Timestamp, reason: &str) {
-        let (Some(link), Some(ended)) = (self.phase.link(), self.ended()) else {
+        let Some(link) = self.phase.link() else {
             return;
         };
         let code = close::code::CLIENT_RECONNECT;
@@ -1173,7 +1144,7 @@ impl Client {
             reason: reason.to_owned(),
             was_clean: false,
         });
-        self.link_down(now, ended, Advice::Backoff);
+        self.link_down(now, Advice::Backoff);
     }
 
     /// Sends a heartbeat ping now (when open and the heartbeat is on) and
