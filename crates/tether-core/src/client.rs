@@ -722,7 +722,7 @@ impl Client {
         reason: &str,
         was_clean: bool,
     ) {
-        if self.phase.link_mut(socket).is_none() {
+        if !self.phase.is_current(socket) {
             return;
         }
         self.last_close = Some(CloseInfo {
@@ -748,7 +748,7 @@ impl Client {
     /// The shell calls this on the socket's `error` event. Only records
     /// `last_error`: the `close` event that follows decides what happens.
     pub fn handle_socket_error(&mut self, _now: Timestamp, socket: SocketId, message: &str) {
-        if self.phase.link_mut(socket).is_some() {
+        if self.phase.is_current(socket) {
             self.last_error = Some(message.to_owned());
         }
     }
@@ -763,7 +763,7 @@ impl Client {
         frame: Inbound<'_>,
     ) -> Verdict {
         let tether = self.config.mode == Mode::Tether;
-        if self.phase.link_mut(socket).is_none() {
+        if !self.phase.is_current(socket) {
             return Verdict::Drop;
         }
         self.timers.set(Timer::Pong, None);

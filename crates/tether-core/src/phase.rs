@@ -77,14 +77,9 @@ impl Phase {
         }
     }
 
-    /// The current link if it is `socket` (generation check).
-    pub(crate) fn link_mut(&mut self, socket: SocketId) -> Option<&mut Link> {
-        match self {
-            Phase::Connecting { link, .. } | Phase::Open { link, .. } if link.socket == socket => {
-                Some(link)
-            }
-            _ => None,
-        }
+    /// Whether `socket` is the current link's (generation check).
+    pub(crate) fn is_current(&self, socket: SocketId) -> bool {
+        self.link().is_some_and(|l| l.socket == socket)
     }
 
     /// The open link.
