@@ -9,6 +9,9 @@ use crate::{SocketId, Timestamp};
 /// The client's phase (the deadlines that belong to it are in
 /// [`crate::timers::Timers`]).
 #[derive(Debug)]
+// A plain tag, in `State`'s order, so `state()` is the tag itself (the
+// default layout hides the tag in a niche of `Open`'s data).
+#[repr(u8)]
 pub(crate) enum Phase {
     /// Made with `autoConnect: false` (or back online with nothing wanted).
     Idle,
