@@ -87,6 +87,8 @@ pub struct Status<'a> {
 
 /// Something the shell must do to a socket.
 #[derive(Clone, Debug, PartialEq, Eq)]
+// A plain tag (as `Inbound`).
+#[repr(u8)]
 pub enum Action {
     /// Start an attempt: get a token if there is a provider, then open a
     /// WebSocket and report its events under `socket`.
@@ -141,6 +143,8 @@ impl SubState {
 
 /// Something the app's listeners should hear about.
 #[derive(Clone, Debug, PartialEq, Eq)]
+// A plain tag (as `Inbound`).
+#[repr(u8)]
 pub enum Event {
     /// The status snapshot changed (state, attempt, `next_retry_at` or
     /// `rtt_ms`): read [`Client::status`] and call the status listeners.
@@ -215,6 +219,8 @@ impl RequestError {
 /// An inbound frame, as [`crate::decode`] reads it from the parsed frame
 /// (or as a shell builds [`Inbound::Next`] itself).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+// A plain tag, not one hidden in a niche of the data: a smaller SDK.
+#[repr(u8)]
 pub enum Inbound<'a> {
     /// `connection_established`; `heartbeat_interval` already in ms.
     Established {
