@@ -1057,44 +1057,34 @@ impl Client {
             Phase::Open { since, .. } => Some(since),
             _ => None,
         };
-        let failed = Phase::Failed {
-            attempt: self.phase.attempt(),
-        };
+        let attempt = self.phase.attempt();
         let goaway = self.timers.get(Timer::Goaway);
         self.subs_pending();
-        if advice == Advice::Terminal {
-            self.set_phase(now, failed);
-            return;
-        }
-        if !self.online {
-            self.go_offline(now);
-            return;
-        }
-        if let Some(at) = goaway {
-            // The server asked us to leave: its delay, and no failed attempt.
-            self.wait_until(now, 1, at);
-            return;
-        }
         let stable =
             established.is_some_and(|t| now.saturating_diff(t) >= self.config.stable_after_ms);
         let retry = if stable { 0 } else { retry };
-        if !stable && self.config.backoff.max_attempts.is_some_and(|n| retry >= n) {
+        // The next phase, and when it retries.
+        let (phase, retry_at) = if advice == Advice::Terminal {
+            (Phase::Failed { attempt }, None)
+        } else if !self.online {
+            (Phase::Offline, None)
+        } else if let Some(at) = goaway {
+            // The server asked us to leave: its delay, and no failed attempt.
+            (Phase::Reconnecting { retry: 1 }, Some(at))
+        } else if !stable && self.config.backoff.max_attempts.is_some_and(|n| retry >= n) {
             // A failed attempt (it never opened, or its link died before
             // `stable_after_ms`): N failed retries allow N+1 attempts.
-            self.set_phase(now, failed);
-            return;
-        }
-        let retry = retry.saturating_add(1);
-        let mut delay = self.config.backoff.delay_ms(retry, self.rng.next_f64());
-        if let Advice::AtLeast(ms) = advice {
-            delay = delay.max(ms);
-        }
-        self.wait_until(now, retry, now.add_ms(delay));
-    }
-
-    fn wait_until(&mut self, now: Timestamp, retry: u32, at: Timestamp) {
-        self.set_phase(now, Phase::Reconnecting { retry });
-        self.timers.set(Timer::Retry, Some(at));
+            (Phase::Failed { attempt }, None)
+        } else {
+            let retry = retry.saturating_add(1);
+            let mut delay = self.config.backoff.delay_ms(retry, self.rng.next_f64());
+            if let Advice::AtLeast(ms) = advice {
+                delay = delay.max(ms);
+            }
+            (Phase::Reconnecting { retry }, Some(now.add_ms(delay)))
+        };
+        self.set_phase(now, phase);
+        self.timers.set(Timer::Retry, retry_at);
     }
 
     /// Connect timeout, goaway deadline, heartbeat.
