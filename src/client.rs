@@ -22,7 +22,7 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 use js_sys::{Function, Promise};
 use tether_core::{
-    Action, Client, Cursor, Event, Inbound, RequestKey, SocketId, Status, Timestamp, Verdict,
+    Action, Client, Cursor, Dialect, Event, Inbound, RequestKey, SocketId, Timestamp, Verdict,
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -42,10 +42,8 @@ pub struct Inner {
     /// The URL index of the last attempt; `None` before the first.
     url_index: Option<usize>,
     pub protocols: js_sys::Array,
-    token_provider: Option<Function>,
     pub raw: bool,
-    /// Raw mode: the `type` of pong frames (a JS string).
-    raw_pong_type: JsValue,
+    token_provider: Option<Function>,
     keys: js::Keys,
     socket: Option<Socket>,
     /// An attempt waiting for the token provider before its socket exists.
@@ -117,14 +115,6 @@ impl Inner {
         self.inbox.handler(tag(Route::Message, id), next)
     }
 
-    /// Tells the inbox the core's cursor for `topic` after a frame of it
-    /// went through the full path.
-    fn sync_cursor(&self, topic: &str) {
-        if let Some((Cursor(cursor), epoch)) = self.core.cursor(topic) {
-            self.inbox.sync(topic, cursor, epoch);
-        }
-    }
-
     fn remove_listener(&mut self, id: u32) {
         self.status_listeners.retain(|(i, _)| *i != id);
         self.message_listeners.retain(|(i, _)| *i != id);
@@ -132,6 +122,14 @@ impl Inner {
         for topic in &mut self.topics {
             topic.remove_state_listener(id);
         }
+    }
+}
+
+/// Tells the inbox the core's cursor for `topic` after a frame of it went
+/// through the full path.
+fn sync_cursor(core: &Client, inbox: &Inbox, topic: &str) {
+    if let Some((Cursor(cursor), epoch)) = core.cursor(topic) {
+        inbox.sync(topic, cursor, epoch);
     }
 }
 
@@ -263,20 +261,17 @@ pub fn with(weak: &Weak<Shared>, f: impl FnOnce(&mut Inner, Timestamp)) {
 }
 
 /// The full receive path, for every inbound frame the inbox did not match
-/// by cursor (it parsed it already): classify by `type`, let the core judge
-/// it, hand it to the app's callbacks.
+/// by cursor (it parsed it already): the core decodes it
+/// ([`tether_core::decode`], reading it through [`js::FrameFields`]) and
+/// judges it; then it goes to the app's callbacks.
 pub fn on_message(weak: &Weak<Shared>, socket: SocketId, frame: JsValue) {
     let Some(rc) = weak.upgrade() else { return };
     let delivery = {
         let mut guard = rc.borrow_mut();
         let inner = &mut *guard;
         let ty = get(&frame, &inner.keys.type_);
-        let (verdict, publication) = if inner.raw {
-            (inner.raw_frame(socket, &frame, &ty), false)
-        } else {
-            inner.tether_frame(socket, &frame, &ty)
-        };
-        inner.delivery(verdict, publication, &ty)
+        let publication = inner.judge(socket, &frame, &ty);
+        inner.delivery(publication, &ty)
     };
     match delivery {
         Delivery::Nothing => {}
@@ -310,100 +305,44 @@ enum Delivery {
 }
 
 impl Inner {
-    fn raw_frame(&mut self, socket: SocketId, frame: &JsValue, ty: &JsValue) -> Verdict {
-        let inbound = if *ty == self.raw_pong_type {
-            Inbound::Pong { id: None }
-        } else {
-            reply_or_app(js::as_u64(&get(frame, &self.keys.id)))
-        };
-        self.core.handle_frame(js::now(), socket, inbound)
-    }
-
-    /// Classifies a tether-mode frame for the core; returns its verdict and
-    /// whether it is a publication.
-    fn tether_frame(&mut self, socket: SocketId, frame: &JsValue, ty: &JsValue) -> (Verdict, bool) {
+    /// Decodes `frame` (its `type` is `ty`) and lets the core judge it;
+    /// after a frame that may move a topic's cursor, tells the inbox.
+    /// Returns the verdict and whether the frame is a publication.
+    fn judge(&mut self, socket: SocketId, frame: &JsValue, ty: &JsValue) -> (Verdict, bool) {
         let now = js::now();
-        let k = &self.keys;
-        let id = js::as_u64(&get(frame, &k.id));
-        let str_field = |key: &str| js::get_string(frame, key).unwrap_or_default();
-        let verdict = match k.frame_type(ty) {
-            js::FrameType::Publication => {
-                let topic = get(frame, &k.topic).as_string();
-                let epoch = get(frame, &k.epoch).as_string();
-                let offset = js::as_u64(&get(frame, &k.offset));
-                if let (Some(topic), Some(epoch), Some(offset)) = (topic, epoch, offset) {
-                    let inbound = Inbound::Publication {
-                        topic: &topic,
-                        epoch: &epoch,
-                        offset,
-                    };
-                    let verdict = self.core.handle_frame(now, socket, inbound);
-                    self.sync_cursor(&topic);
-                    return (verdict, true);
-                }
-                // Malformed: not ours to judge; the app sees it as a message.
-                self.core.handle_frame(now, socket, Inbound::App)
+        let Inner {
+            core,
+            keys,
+            inbox,
+            raw,
+            ..
+        } = self;
+        let dialect = if *raw {
+            Dialect::Raw {
+                pong_type: keys.raw_pong_type(),
             }
-            js::FrameType::Established => {
-                let client_id = str_field("client_id");
-                // Seconds on the wire, ms in the core.
-                let heartbeat_interval_ms = get(frame, &"heartbeat_interval".into())
-                    .as_f64()
-                    .filter(|s| s.is_finite() && *s > 0.0)
-                    .map(|s| (s * 1000.0) as u64);
-                let inbound = Inbound::Established {
-                    client_id: &client_id,
-                    heartbeat_interval_ms,
-                };
-                self.core.handle_frame(now, socket, inbound)
-            }
-            js::FrameType::Subscribed => {
-                let (topic, epoch) = (str_field("topic"), str_field("epoch"));
-                let inbound = Inbound::Subscribed {
-                    id: id.unwrap_or(0),
-                    topic: &topic,
-                    epoch: &epoch,
-                    offset: js::get_u64(frame, "offset").unwrap_or(0),
-                    recovered: get(frame, &"recovered".into()).as_bool(),
-                    missed: js::get_u64(frame, "missed").unwrap_or(0),
-                };
-                let verdict = self.core.handle_frame(now, socket, inbound);
-                self.sync_cursor(&topic);
-                verdict
-            }
-            js::FrameType::Unsubscribed => {
-                let topic = str_field("topic");
-                let inbound = Inbound::Unsubscribed {
-                    id: id.unwrap_or(0),
-                    topic: &topic,
-                };
-                self.core.handle_frame(now, socket, inbound)
-            }
-            js::FrameType::Pong => self.core.handle_frame(now, socket, Inbound::Pong { id }),
-            js::FrameType::Ping => self.core.handle_frame(now, socket, Inbound::Ping { id }),
-            js::FrameType::Error => {
-                let (code, message) = (str_field("code"), str_field("message"));
-                let inbound = Inbound::Error {
-                    id,
-                    code: &code,
-                    message: &message,
-                };
-                self.core.handle_frame(now, socket, inbound)
-            }
-            js::FrameType::Goaway => {
-                let inbound = Inbound::Goaway {
-                    retry_after_ms: js::get_u64(frame, "retry_after_ms").unwrap_or(0),
-                    spread_ms: js::get_u64(frame, "spread_ms").unwrap_or(0),
-                };
-                self.core.handle_frame(now, socket, inbound)
-            }
-            js::FrameType::Other => self.core.handle_frame(now, socket, reply_or_app(id)),
+        } else {
+            Dialect::Tether
         };
-        (verdict, false)
+        let fields = js::FrameFields::new(frame, ty, keys);
+        tether_core::decode(&fields, dialect, |inbound| {
+            let verdict = core.handle_frame(now, socket, inbound);
+            match inbound {
+                Inbound::Publication { topic, .. } => {
+                    sync_cursor(core, inbox, topic);
+                    (verdict, true)
+                }
+                Inbound::Subscribed { topic, .. } => {
+                    sync_cursor(core, inbox, topic);
+                    (verdict, false)
+                }
+                _ => (verdict, false),
+            }
+        })
     }
 
     /// Turns the core's verdict into the callbacks or promise to call.
-    fn delivery(&mut self, verdict: Verdict, publication: bool, ty: &JsValue) -> Delivery {
+    fn delivery(&mut self, (verdict, publication): (Verdict, bool), ty: &JsValue) -> Delivery {
         match verdict {
             Verdict::Drop | Verdict::Stale => Delivery::Nothing,
             Verdict::Deliver if publication => Delivery::Topic(self.inbox.clone()),
@@ -433,11 +372,6 @@ impl Inner {
             .map(|(_, _, f)| f.clone());
         all.chain(typed).collect()
     }
-}
-
-/// A frame with a numeric `id` may answer a `request()`.
-fn reply_or_app(id: Option<u64>) -> Inbound<'static> {
-    id.map_or(Inbound::App, |id| Inbound::Reply { id })
 }
 
 /// Performs the core's actions and dispatches its events until it has
@@ -623,7 +557,7 @@ impl Inner {
     fn take_events(&mut self) {
         while let Some(event) = self.core.poll_event() {
             let notice = match event {
-                Event::Status => Notice::Status(status_object(self.core.status())),
+                Event::Status => Notice::Status(status_object(&self.core)),
                 Event::Subscription {
                     topic,
                     state,
@@ -687,9 +621,10 @@ fn dispatch(rc: &Rc<Shared>, notice: Notice) {
 /// The `status` snapshot object of js-api.md. The core's times are on the
 /// monotonic clock; the app gets epoch ms, as of now (a moved page clock
 /// moves them along).
-fn status_object(s: &Status) -> JsValue {
+fn status_object(core: &Client) -> JsValue {
+    let s = core.status();
     let epoch = js::epoch_offset();
-    let last_close = s.last_close.as_ref().map_or(JsValue::NULL, |c| {
+    let last_close = s.last_close.map_or(JsValue::NULL, |c| {
         object(&[
             ("code", JsValue::from(c.code)),
             ("reason", JsValue::from_str(&c.reason)),
@@ -705,9 +640,9 @@ fn status_object(s: &Status) -> JsValue {
                 .map_or(JsValue::NULL, |t| JsValue::from_f64(t.0 as f64 + epoch)),
         ),
         ("lastClose", last_close),
-        ("lastError", js::string_or_null(s.last_error.as_deref())),
+        ("lastError", js::string_or_null(s.last_error)),
         ("rttMs", js::number_or_null(s.rtt_ms)),
-        ("clientId", js::string_or_null(s.client_id.as_deref())),
+        ("clientId", js::string_or_null(s.client_id)),
         ("queued", JsValue::from_f64(s.queued as f64)),
         ("since", JsValue::from_f64(s.since.0 as f64 + epoch)),
     ])
@@ -813,8 +748,7 @@ impl Tether {
                 protocols,
                 token_provider,
                 raw,
-                raw_pong_type: JsValue::from_str(&raw_pong_type),
-                keys: js::Keys::new(),
+                keys: js::Keys::new(raw_pong_type),
                 socket: None,
                 pending_open: None,
                 timer: Timer {
@@ -855,7 +789,7 @@ impl Tether {
     /// A snapshot of the connection status (see the README).
     #[wasm_bindgen(getter, unchecked_return_type = "Status")]
     pub fn status(&self) -> JsValue {
-        status_object(self.rc.borrow().core.status())
+        status_object(&self.rc.borrow().core)
     }
 
     /// Calls `callback(status)` on every status change; returns a remover.

@@ -3,7 +3,7 @@
 
 use alloc::string::String;
 use js_sys::{Function, Object, Reflect};
-use tether_core::Timestamp;
+use tether_core::{Field, Fields, FrameType, Timestamp};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -133,78 +133,86 @@ pub fn string_or_null(s: Option<&str>) -> JsValue {
 /// types, so a frame's `type` is classified without copying it into wasm.
 pub struct Keys {
     pub type_: JsValue,
-    pub topic: JsValue,
-    pub epoch: JsValue,
-    pub offset: JsValue,
-    pub id: JsValue,
-    /// The protocol frame types, in [`FrameType`] order.
+    /// The fields of a publication and of a reply, the first four of
+    /// [`Field::ALL`] (`id`, `topic`, `epoch`, `offset`); the others are
+    /// read on rarer frames and made when read.
+    common: [JsValue; 4],
+    /// The wire names of [`FrameType::NAMED`], in its order.
     types: js_sys::Array,
+    /// Raw mode's pong `type`.
+    raw_pong: String,
 }
-
-/// A frame's `type`, as far as the protocol is concerned.
-#[derive(Clone, Copy)]
-pub enum FrameType {
-    Publication,
-    Established,
-    Subscribed,
-    Unsubscribed,
-    Pong,
-    Ping,
-    Error,
-    Goaway,
-    /// Anything else, or no string `type`: an application message.
-    Other,
-}
-
-/// The protocol frame types and their wire names.
-const FRAME_TYPES: [(FrameType, &str); 8] = [
-    (FrameType::Publication, "publication"),
-    (FrameType::Established, "connection_established"),
-    (FrameType::Subscribed, "subscribed"),
-    (FrameType::Unsubscribed, "unsubscribed"),
-    (FrameType::Pong, "pong"),
-    (FrameType::Ping, "ping"),
-    (FrameType::Error, "error"),
-    (FrameType::Goaway, "goaway"),
-];
 
 impl Keys {
-    pub fn new() -> Keys {
+    pub fn new(raw_pong_type: String) -> Keys {
         let types = js_sys::Array::new();
-        for (_, name) in FRAME_TYPES {
+        for (_, name) in FrameType::NAMED {
             types.push(&JsValue::from_str(name));
         }
         Keys {
             type_: "type".into(),
-            topic: "topic".into(),
-            epoch: "epoch".into(),
-            offset: "offset".into(),
-            id: "id".into(),
+            common: ["id".into(), "topic".into(), "epoch".into(), "offset".into()],
             types,
+            raw_pong: raw_pong_type,
         }
     }
 
-    /// Classifies a frame's `type` value (`indexOf` compares with `===`, so
-    /// only those exact strings match).
-    pub fn frame_type(&self, ty: &JsValue) -> FrameType {
-        let at = self.types.index_of(ty, 0);
-        usize::try_from(at)
-            .ok()
-            .and_then(|i| FRAME_TYPES.get(i))
-            .map_or(FrameType::Other, |(t, _)| *t)
+    /// Raw mode's pong `type`.
+    pub fn raw_pong_type(&self) -> &str {
+        &self.raw_pong
     }
 }
 
-/// A non-negative integer field, if present and well-formed.
-pub fn get_u64(obj: &JsValue, key: &str) -> Option<u64> {
-    as_u64(&get(obj, &JsValue::from_str(key)))
+/// One parsed inbound frame, read for [`tether_core::decode`]: one property
+/// read per field asked, the `type` (read once, by the caller) compared
+/// on the JS side.
+pub struct FrameFields<'a> {
+    frame: &'a JsValue,
+    ty: &'a JsValue,
+    keys: &'a Keys,
 }
 
-/// A JS number that is a non-negative integer.
-pub fn as_u64(value: &JsValue) -> Option<u64> {
-    let n = value.as_f64()?;
-    // In this range `as u64` is exact for integers and truncates the rest.
-    ((0.0..=9_007_199_254_740_991.0).contains(&n) && (n as u64) as f64 == n).then_some(n as u64)
+impl<'a> FrameFields<'a> {
+    /// `ty` is the frame's `type` ([`get`] with [`Keys::type_`]).
+    pub fn new(frame: &'a JsValue, ty: &'a JsValue, keys: &'a Keys) -> Self {
+        FrameFields { frame, ty, keys }
+    }
+
+    fn get(&self, field: Field) -> JsValue {
+        match self.keys.common.get(field as usize) {
+            Some(key) => get(self.frame, key),
+            None => get(self.frame, &JsValue::from_str(field.name())),
+        }
+    }
+}
+
+impl Fields for FrameFields<'_> {
+    type Str = String;
+
+    /// `indexOf` compares with `===`: only those exact strings match.
+    fn frame_type(&self) -> FrameType {
+        let at = self.keys.types.index_of(self.ty, 0);
+        usize::try_from(at)
+            .ok()
+            .and_then(|i| FrameType::NAMED.get(i))
+            .map_or(FrameType::Other, |(t, _)| *t)
+    }
+
+    fn type_is(&self, name: &str) -> bool {
+        *self.ty == JsValue::from_str(name)
+    }
+
+    fn string(&self, field: Field) -> Option<String> {
+        self.get(field).as_string()
+    }
+
+    fn number(&self, field: Field) -> Option<f64> {
+        self.get(field).as_f64()
+    }
+
+    fn boolean(&self, field: Field) -> Option<bool> {
+        self.get(field).as_bool()
+    }
 }
 
 /// A string field, if present.

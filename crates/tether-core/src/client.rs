@@ -9,6 +9,8 @@ use tether_protocol::client::{self as frames, Position};
 use tether_protocol::close::{self, CloseAction};
 
 use crate::config::{Config, Mode, Rng, DEFAULT_HEARTBEAT_INTERVAL_MS};
+use crate::phase::{Link, Phase};
+use crate::timers::{Timer, Timers};
 use crate::{SocketId, Timestamp};
 
 /// The connection state (`Tether.state`).
@@ -57,9 +59,10 @@ pub struct CloseInfo {
     pub was_clean: bool,
 }
 
-/// The status snapshot (`Tether.status`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Status {
+/// The status snapshot (`Tether.status`), as a view of the client: the
+/// strings are borrowed, not copied (clone the fields to keep them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Status<'a> {
     /// The current state.
     pub state: State,
     /// 0 while open (and for the first attempt); n while connecting for, or
@@ -68,14 +71,14 @@ pub struct Status {
     /// When the retry timer fires, while `reconnecting`.
     pub next_retry_at: Option<Timestamp>,
     /// The last link's close.
-    pub last_close: Option<CloseInfo>,
+    pub last_close: Option<&'a CloseInfo>,
     /// The last error: socket error, timeout, 1009 close, `error` frame
     /// without an id.
-    pub last_error: Option<String>,
+    pub last_error: Option<&'a str>,
     /// Round trip of the last answered ping.
     pub rtt_ms: Option<u64>,
     /// The `client_id` of the last `connection_established`.
-    pub client_id: Option<String>,
+    pub client_id: Option<&'a str>,
     /// Frames waiting in the send queue.
     pub queued: usize,
     /// When `state` last changed.
@@ -84,6 +87,8 @@ pub struct Status {
 
 /// Something the shell must do to a socket.
 #[derive(Clone, Debug, PartialEq, Eq)]
+// A plain tag (as `Inbound`).
+#[repr(u8)]
 pub enum Action {
     /// Start an attempt: get a token if there is a provider, then open a
     /// WebSocket and report its events under `socket`.
@@ -138,6 +143,8 @@ impl SubState {
 
 /// Something the app's listeners should hear about.
 #[derive(Clone, Debug, PartialEq, Eq)]
+// A plain tag (as `Inbound`).
+#[repr(u8)]
 pub enum Event {
     /// The status snapshot changed (state, attempt, `next_retry_at` or
     /// `rtt_ms`): read [`Client::status`] and call the status listeners.
@@ -209,8 +216,11 @@ impl RequestError {
     }
 }
 
-/// An inbound frame, classified by the shell from its `"type"`.
+/// An inbound frame, as [`crate::decode`] reads it from the parsed frame
+/// (or as a shell builds [`Inbound::Next`] itself).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+// A plain tag, not one hidden in a niche of the data: a smaller SDK.
+#[repr(u8)]
 pub enum Inbound<'a> {
     /// `connection_established`; `heartbeat_interval` already in ms.
     Established {
@@ -368,33 +378,6 @@ struct Pending {
     wire: Option<(SocketId, u64)>,
 }
 
-/// The current socket and its deadlines.
-#[derive(Debug)]
-struct Link {
-    socket: SocketId,
-    opened: bool,
-    established_at: Option<Timestamp>,
-    connect_deadline: Option<Timestamp>,
-    /// Request ids are per connection, from 1.
-    next_id: u64,
-    interval_ms: u64,
-    next_ping_at: Option<Timestamp>,
-    /// Set by a ping, cleared by any inbound frame.
-    pong_deadline: Option<Timestamp>,
-    /// The last ping, for `rtt_ms`: its id (`None` in raw mode) and send time.
-    ping_sent: Option<(Option<u64>, Timestamp)>,
-    /// When to leave, after a `goaway`.
-    goaway_at: Option<Timestamp>,
-}
-
-impl Link {
-    fn take_id(&mut self) -> u64 {
-        let id = self.next_id;
-        self.next_id += 1;
-        id
-    }
-}
-
 /// A FIFO made of two stacks: `push_back` pushes onto `back`; `pop_front`
 /// pops `front`, refilled from `back` (reversed) when empty. Amortised O(1),
 /// and only `Vec` code, which the crate links anyway (a `VecDeque` would
@@ -430,16 +413,22 @@ impl<T> Fifo<T> {
 #[derive(Debug)]
 pub struct Client {
     config: Config,
-    status: Status,
+    /// Where it is, with that phase's data (the link, the retry number).
+    phase: Phase,
+    /// When `phase` last changed state (the status's `since`).
+    since: Timestamp,
+    /// Every deadline; [`Client::poll_timeout`] is the earliest.
+    timers: Timers,
+    // What the status reports about the past, not the phase:
+    last_close: Option<CloseInfo>,
+    last_error: Option<String>,
+    rtt_ms: Option<u64>,
+    client_id: Option<String>,
     rng: Rng,
     online: bool,
     /// The app asked for a connection (`connect()`), and has not `close()`d.
     wanted: bool,
-    /// The retry number of the current attempt (0 = the first); drives the
-    /// backoff step and `max_attempts`.
-    retry: u32,
     last_socket: u64,
-    link: Option<Link>,
     subs: Vec<Sub>,
     /// The last [`Cursor`] drawn.
     last_cursor: u32,
@@ -459,26 +448,21 @@ impl Client {
     /// `Math.random()`). Starts `idle`, or `offline` when `!online`; call
     /// [`Client::connect`] for `autoConnect`.
     pub fn new(config: Config, now: Timestamp, seed: u64, online: bool) -> Client {
-        let state = if online { State::Idle } else { State::Offline };
+        let phase = if online { Phase::Idle } else { Phase::Offline };
+        let state = phase.state();
         Client {
             config,
-            status: Status {
-                state,
-                attempt: 0,
-                next_retry_at: None,
-                last_close: None,
-                last_error: None,
-                rtt_ms: None,
-                client_id: None,
-                queued: 0,
-                since: now,
-            },
+            phase,
+            since: now,
+            timers: Timers::default(),
+            last_close: None,
+            last_error: None,
+            rtt_ms: None,
+            client_id: None,
             rng: Rng::new(seed),
             online,
             wanted: false,
-            retry: 0,
             last_socket: 0,
-            link: None,
             subs: Vec::new(),
             last_cursor: 0,
             queue: Vec::new(),
@@ -500,11 +484,10 @@ impl Client {
     /// first attempt at once from idle, closed or failed (while offline it
     /// waits for `online`); does nothing in the other states.
     pub fn connect(&mut self, now: Timestamp) {
-        match self.status.state {
+        match self.state() {
             State::Idle | State::Closed | State::Failed => {
                 self.wanted = true;
-                self.retry = 0;
-                self.attempt_or_offline(now);
+                self.attempt_or_offline(now, 0);
             }
             State::Offline => self.wanted = true,
             State::Connecting | State::Open | State::Reconnecting => {}
@@ -517,8 +500,7 @@ impl Client {
     pub fn reconnect(&mut self, now: Timestamp) {
         self.drop_link(close::code::CLIENT_RECONNECT, "reconnect");
         self.wanted = true;
-        self.retry = 0;
-        self.attempt_or_offline(now);
+        self.attempt_or_offline(now, 0);
         self.report_status();
     }
 
@@ -527,7 +509,7 @@ impl Client {
     /// the subscriptions (pending) for a later `connect()`. A code the
     /// browser would reject (not 1000 or 3000-4999, e.g. 1005) becomes 1000.
     pub fn close(&mut self, now: Timestamp, code: u16, reason: &str) {
-        if self.status.state == State::Closed {
+        if self.state() == State::Closed {
             return;
         }
         let code = if code == close::code::NORMAL || (3000..=4999).contains(&code) {
@@ -544,20 +526,16 @@ impl Client {
             });
         }
         if self.drop_link(code, &reason) {
-            self.status.last_close = Some(CloseInfo {
+            self.last_close = Some(CloseInfo {
                 code,
                 reason,
                 was_clean: true,
             });
         }
         self.wanted = false;
-        self.retry = 0;
         self.queue.clear();
         self.queue_bytes = 0;
-        self.status.queued = 0;
-        self.status.attempt = 0;
-        self.status.next_retry_at = None;
-        self.set_state(now, State::Closed);
+        self.set_phase(now, Phase::Closed);
         self.report_status();
     }
 
@@ -593,7 +571,7 @@ impl Client {
                 self.subs.len() - 1
             }
         };
-        if let Some(link) = self.link.as_mut().filter(|l| l.established_at.is_some()) {
+        if let Some(link) = self.phase.open_link() {
             write_subscribe(link, &mut self.subs[idx], &mut self.actions);
         }
         self.report_status();
@@ -609,7 +587,7 @@ impl Client {
         };
         let mut sub = self.subs.remove(i);
         let known = sub.req.is_some() || sub.state == SubState::Subscribed;
-        if let Some(link) = self.link.as_mut().filter(|l| l.established_at.is_some()) {
+        if let Some(link) = self.phase.open_link() {
             if known {
                 let id = link.take_id();
                 let text = frames::unsubscribe(id, topic);
@@ -635,24 +613,22 @@ impl Client {
     /// flushed on the next open), `false` when that would pass
     /// `max_messages` or `max_bytes` (UTF-8 length). Closed, failed: `false`.
     pub fn send(&mut self, _now: Timestamp, text: String) -> bool {
-        match self.status.state {
-            State::Open => match &self.link {
-                Some(link) => {
-                    self.actions.push_back(Action::Send {
-                        socket: link.socket,
-                        text,
-                    });
-                    true
-                }
-                None => false,
-            },
-            State::Closed | State::Failed => false,
-            State::Idle | State::Connecting | State::Reconnecting | State::Offline => {
-                self.enqueue(Outgoing {
+        match &self.phase {
+            Phase::Open { link, .. } => {
+                self.actions.push_back(Action::Send {
+                    socket: link.socket,
                     text,
-                    request: None,
-                })
+                });
+                true
             }
+            Phase::Closed | Phase::Failed { .. } => false,
+            Phase::Idle
+            | Phase::Connecting { .. }
+            | Phase::Reconnecting { .. }
+            | Phase::Offline => self.enqueue(Outgoing {
+                text,
+                request: None,
+            }),
         }
     }
 
@@ -668,7 +644,7 @@ impl Client {
         body: String,
         timeout_ms: u64,
     ) -> Result<RequestKey, RequestError> {
-        if matches!(self.status.state, State::Closed | State::Failed) {
+        if matches!(self.phase, Phase::Closed | Phase::Failed { .. }) {
             return Err(RequestError::Closed);
         }
         if !frames::trim_json_ws(&body).starts_with('{') {
@@ -681,8 +657,7 @@ impl Client {
             deadline: now.add_ms(timeout_ms),
             wire: None,
         };
-        let open = self.status.state == State::Open;
-        match self.link.as_mut().filter(|_| open) {
+        match self.phase.open_link() {
             Some(link) => {
                 let id = link.take_id();
                 pending.wire = Some((link.socket, id));
@@ -702,6 +677,13 @@ impl Client {
                 }
             }
         }
+        // May only move the request timer earlier; `expire_requests`, run on
+        // every timer, sets it exactly again.
+        let next = self
+            .timers
+            .get(Timer::Request)
+            .map_or(pending.deadline, |t| t.min(pending.deadline));
+        self.timers.set(Timer::Request, Some(next));
         self.requests.push(pending);
         Ok(key)
     }
@@ -715,20 +697,19 @@ impl Client {
         }
         self.queue_bytes = bytes;
         self.queue.push(out);
-        self.status.queued = self.queue.len();
         true
     }
 
     /// The shell calls this on the socket's `open` event. Tether mode: still
     /// connecting until `connection_established`; raw mode: open now.
     pub fn handle_socket_open(&mut self, now: Timestamp, socket: SocketId) {
-        let Some(link) = self.current(socket) else {
+        let Phase::Connecting { link, opened, .. } = &mut self.phase else {
             return;
         };
-        if link.opened {
+        if link.socket != socket || *opened {
             return;
         }
-        link.opened = true;
+        *opened = true;
         if self.config.mode == Mode::Raw {
             self.on_open(now, None, None);
         }
@@ -747,13 +728,10 @@ impl Client {
         reason: &str,
         was_clean: bool,
     ) {
-        if self.current(socket).is_none() {
+        if !self.phase.is_current(socket) {
             return;
         }
-        let Some(link) = self.link.take() else {
-            return;
-        };
-        self.status.last_close = Some(CloseInfo {
+        self.last_close = Some(CloseInfo {
             code,
             reason: reason.to_owned(),
             was_clean,
@@ -761,7 +739,7 @@ impl Client {
         let advice = match close::classify(code, reason) {
             CloseAction::Terminal => Advice::Terminal,
             CloseAction::ReconnectWithError => {
-                self.status.last_error = Some("message too large (close 1009)".to_owned());
+                self.last_error = Some("message too large (close 1009)".to_owned());
                 Advice::Backoff
             }
             CloseAction::RetryAfter(ms) => Advice::AtLeast(ms.unwrap_or(0)),
@@ -769,15 +747,15 @@ impl Client {
             // anyway, so this is a plain reconnect.
             CloseAction::RefreshToken | CloseAction::Reconnect => Advice::Backoff,
         };
-        self.link_down(now, &link, advice);
+        self.link_down(now, advice);
         self.report_status();
     }
 
     /// The shell calls this on the socket's `error` event. Only records
     /// `last_error`: the `close` event that follows decides what happens.
     pub fn handle_socket_error(&mut self, _now: Timestamp, socket: SocketId, message: &str) {
-        if self.current(socket).is_some() {
-            self.status.last_error = Some(message.to_owned());
+        if self.phase.is_current(socket) {
+            self.last_error = Some(message.to_owned());
         }
     }
 
@@ -791,17 +769,16 @@ impl Client {
         frame: Inbound<'_>,
     ) -> Verdict {
         let tether = self.config.mode == Mode::Tether;
-        // Field borrow (not `current()`), so the rng stays usable below.
-        let Some(link) = self.link.as_mut().filter(|l| l.socket == socket) else {
+        if !self.phase.is_current(socket) {
             return Verdict::Drop;
-        };
-        link.pong_deadline = None;
+        }
+        self.timers.set(Timer::Pong, None);
         let verdict = match frame {
             Inbound::Established {
                 client_id,
                 heartbeat_interval_ms,
             } => {
-                if tether && link.established_at.is_none() {
+                if tether && matches!(self.phase, Phase::Connecting { .. }) {
                     self.on_open(now, Some(client_id), heartbeat_interval_ms);
                 }
                 Verdict::Drop
@@ -825,16 +802,17 @@ impl Client {
             } => self.on_publication(topic, epoch, offset),
             Inbound::Next { cursor, offset } => self.on_next(cursor, offset),
             Inbound::Pong { id } => {
-                if let Some((sent_id, at)) = link.ping_sent {
-                    if sent_id == id {
-                        link.ping_sent = None;
-                        self.status.rtt_ms = Some(now.saturating_diff(at));
+                if let Phase::Open { ping, .. } = &mut self.phase {
+                    if let Some((sent_id, at)) = *ping {
+                        if sent_id == id {
+                            *ping = None;
+                            self.rtt_ms = Some(now.saturating_diff(at));
+                        }
                     }
                 }
                 Verdict::Drop
             }
             Inbound::Ping { id } => {
-                let socket = link.socket;
                 self.actions.push_back(Action::Send {
                     socket,
                     text: frames::pong(id),
@@ -856,9 +834,10 @@ impl Client {
                 retry_after_ms,
                 spread_ms,
             } => {
-                if link.goaway_at.is_none() {
+                if self.timers.get(Timer::Goaway).is_none() {
                     let spread = (self.rng.next_f64() * spread_ms as f64) as u64;
-                    link.goaway_at = Some(now.add_ms(retry_after_ms.saturating_add(spread)));
+                    let at = now.add_ms(retry_after_ms.saturating_add(spread));
+                    self.timers.set(Timer::Goaway, Some(at));
                 }
                 Verdict::Drop
             }
@@ -872,10 +851,10 @@ impl Client {
     /// [`Client::poll_timeout`]). Late or early calls are fine: it acts on
     /// every deadline `<= now` and judges them against `now`.
     pub fn handle_timeout(&mut self, now: Timestamp) {
-        if self.status.state == State::Reconnecting
-            && self.status.next_retry_at.is_some_and(|t| t <= now)
-        {
-            self.start_attempt(now);
+        if let Phase::Reconnecting { retry } = self.phase {
+            if self.timers.due(Timer::Retry, now) {
+                self.start_attempt(now, retry);
+            }
         }
         self.link_deadlines(now);
         self.expire_requests(now);
@@ -889,7 +868,7 @@ impl Client {
     /// `offline`, pings at once when open.
     pub fn handle_online(&mut self, now: Timestamp, online: bool) {
         self.online = online;
-        match (online, self.status.state) {
+        match (online, self.state()) {
             (false, State::Connecting) => {
                 self.drop_link(close::code::CLIENT_RECONNECT, "offline");
                 self.go_offline(now);
@@ -898,11 +877,10 @@ impl Client {
             (_, State::Open) => self.send_ping(now),
             (true, State::Offline) => {
                 if self.wanted {
-                    self.retry = 0;
-                    self.start_attempt(now);
+                    self.start_attempt(now, 0);
                 } else {
                     // Made offline with autoConnect off: nothing to resume.
-                    self.set_state(now, State::Idle);
+                    self.set_phase(now, Phase::Idle);
                 }
             }
             _ => {}
@@ -913,7 +891,7 @@ impl Client {
     /// The shell calls this on `visibilitychange` to visible and on
     /// `pageshow`: when open, pings at once (timers were likely throttled).
     pub fn handle_visible(&mut self, now: Timestamp) {
-        if self.status.state == State::Open {
+        if self.state() == State::Open {
             self.send_ping(now);
         }
         self.report_status();
@@ -937,38 +915,29 @@ impl Client {
     /// deadline. The counter's `stable_after_ms` is judged when a link ends,
     /// so it needs no timer.
     pub fn poll_timeout(&self) -> Option<Timestamp> {
-        let mut next = match self.status.state {
-            State::Reconnecting => self.status.next_retry_at,
-            _ => None,
-        };
-        for t in self.requests.iter().map(|r| r.deadline) {
-            next = Some(next.map_or(t, |n| n.min(t)));
-        }
-        if let Some(l) = &self.link {
-            for t in [
-                l.connect_deadline,
-                l.goaway_at,
-                l.pong_deadline,
-                l.next_ping_at,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                next = Some(next.map_or(t, |n| n.min(t)));
-            }
-        }
-        next
+        self.timers.next()
     }
 
-    /// The status snapshot; the shell reads it for `status` and on
+    /// The status snapshot, computed from the phase and the timers and
+    /// borrowing the stored strings; the shell reads it for `status` and on
     /// [`Event::Status`].
-    pub fn status(&self) -> &Status {
-        &self.status
+    pub fn status(&self) -> Status<'_> {
+        Status {
+            state: self.state(),
+            attempt: self.phase.attempt(),
+            next_retry_at: self.timers.get(Timer::Retry),
+            last_close: self.last_close.as_ref(),
+            last_error: self.last_error.as_deref(),
+            rtt_ms: self.rtt_ms,
+            client_id: self.client_id.as_deref(),
+            queued: self.queue.len(),
+            since: self.since,
+        }
     }
 
     /// The current state (`Tether.state`).
     pub fn state(&self) -> State {
-        self.status.state
+        self.phase.state()
     }
 
     /// `topic`'s current [`Cursor`] and the epoch it stands for, once the
@@ -989,69 +958,63 @@ impl Client {
 
     // ---- internals ----
 
-    /// The link, if `socket` is the current one (generation check).
-    fn current(&mut self, socket: SocketId) -> Option<&mut Link> {
-        self.link.as_mut().filter(|l| l.socket == socket)
-    }
-
-    fn set_state(&mut self, now: Timestamp, state: State) {
-        if self.status.state != state {
-            self.status.state = state;
-            self.status.since = now;
+    /// Enters `phase`: its state's `since` moves only when the state does,
+    /// and the deadlines of the phase left are cleared (the caller sets the
+    /// new phase's).
+    fn set_phase(&mut self, now: Timestamp, phase: Phase) {
+        if self.phase.state() != phase.state() {
+            self.since = now;
         }
+        self.phase = phase;
+        self.timers.clear_phase();
     }
 
     /// Coalesces status changes into one [`Event::Status`] per input: the
     /// event carries no data, listeners read the snapshot after the call.
     fn report_status(&mut self) {
-        let s = &self.status;
-        let now = (s.state, s.attempt, s.next_retry_at, s.rtt_ms);
+        let now = (
+            self.state(),
+            self.phase.attempt(),
+            self.timers.get(Timer::Retry),
+            self.rtt_ms,
+        );
         if now != self.reported {
             self.reported = now;
             self.events.push_back(Event::Status);
         }
     }
 
-    fn attempt_or_offline(&mut self, now: Timestamp) {
+    fn attempt_or_offline(&mut self, now: Timestamp, retry: u32) {
         if self.online {
-            self.start_attempt(now);
+            self.start_attempt(now, retry);
         } else {
             self.go_offline(now);
         }
     }
 
-    fn start_attempt(&mut self, now: Timestamp) {
+    fn start_attempt(&mut self, now: Timestamp, retry: u32) {
         self.last_socket += 1;
         let socket = SocketId(self.last_socket);
-        self.link = Some(Link {
-            socket,
+        let phase = Phase::Connecting {
+            link: Link::new(socket),
+            retry,
             opened: false,
-            established_at: None,
-            connect_deadline: Some(now.add_ms(self.config.connect_timeout_ms)),
-            next_id: 1,
-            interval_ms: DEFAULT_HEARTBEAT_INTERVAL_MS,
-            next_ping_at: None,
-            pong_deadline: None,
-            ping_sent: None,
-            goaway_at: None,
-        });
-        self.status.attempt = self.retry;
-        self.status.next_retry_at = None;
-        self.set_state(now, State::Connecting);
+        };
+        self.set_phase(now, phase);
+        let deadline = now.add_ms(self.config.connect_timeout_ms);
+        self.timers.set(Timer::Connect, Some(deadline));
         self.actions.push_back(Action::Open { socket });
     }
 
     fn go_offline(&mut self, now: Timestamp) {
-        self.retry = 0;
-        self.status.attempt = 0;
-        self.status.next_retry_at = None;
-        self.set_state(now, State::Offline);
+        self.set_phase(now, Phase::Offline);
     }
 
     /// Lets go of the current link: tells the shell to close it and puts the
-    /// subscriptions back to pending. Returns whether there was one.
+    /// subscriptions back to pending. Returns whether there was one. The
+    /// caller then enters the next phase, which drops the link.
     fn drop_link(&mut self, code: u16, reason: &str) -> bool {
-        let Some(link) = self.link.take() else {
+        let Some(link) = self.phase.link() else {
             return false;
         };
         self.actions.push_back(Action::Close {
@@ -1084,98 +1047,78 @@ impl Client {
         }
     }
 
-    /// The link is gone (already taken): what next.
-    fn link_down(&mut self, now: Timestamp, link: &Link, advice: Advice) {
+    /// The current link ended (the shell was told, or told us): what next,
+    /// judged from its phase, still current (connecting or open).
+    fn link_down(&mut self, now: Timestamp, advice: Advice) {
+        let (Phase::Connecting { retry, .. } | Phase::Open { retry, .. }) = self.phase else {
+            return;
+        };
+        let established = match self.phase {
+            Phase::Open { since, .. } => Some(since),
+            _ => None,
+        };
+        let attempt = self.phase.attempt();
+        let goaway = self.timers.get(Timer::Goaway);
         self.subs_pending();
-        if advice == Advice::Terminal {
-            self.status.next_retry_at = None;
-            self.set_state(now, State::Failed);
-            return;
-        }
-        if !self.online {
-            self.go_offline(now);
-            return;
-        }
-        if let Some(at) = link.goaway_at {
+        let stable =
+            established.is_some_and(|t| now.saturating_diff(t) >= self.config.stable_after_ms);
+        let retry = if stable { 0 } else { retry };
+        // The next phase, and when it retries.
+        let (phase, retry_at) = if advice == Advice::Terminal {
+            (Phase::Failed { attempt }, None)
+        } else if !self.online {
+            (Phase::Offline, None)
+        } else if let Some(at) = goaway {
             // The server asked us to leave: its delay, and no failed attempt.
-            self.retry = 1;
-            self.wait_until(now, at);
-            return;
-        }
-        let stable = link
-            .established_at
-            .is_some_and(|t| now.saturating_diff(t) >= self.config.stable_after_ms);
-        if stable {
-            self.retry = 0;
-        } else if self
-            .config
-            .backoff
-            .max_attempts
-            .is_some_and(|n| self.retry >= n)
-        {
+            (Phase::Reconnecting { retry: 1 }, Some(at))
+        } else if !stable && self.config.backoff.max_attempts.is_some_and(|n| retry >= n) {
             // A failed attempt (it never opened, or its link died before
             // `stable_after_ms`): N failed retries allow N+1 attempts.
-            self.status.next_retry_at = None;
-            self.set_state(now, State::Failed);
-            return;
-        }
-        self.retry = self.retry.saturating_add(1);
-        let mut delay = self
-            .config
-            .backoff
-            .delay_ms(self.retry, self.rng.next_f64());
-        if let Advice::AtLeast(ms) = advice {
-            delay = delay.max(ms);
-        }
-        self.wait_until(now, now.add_ms(delay));
-    }
-
-    fn wait_until(&mut self, now: Timestamp, at: Timestamp) {
-        self.status.attempt = self.retry;
-        self.status.next_retry_at = Some(at);
-        self.set_state(now, State::Reconnecting);
+            (Phase::Failed { attempt }, None)
+        } else {
+            let retry = retry.saturating_add(1);
+            let mut delay = self.config.backoff.delay_ms(retry, self.rng.next_f64());
+            if let Advice::AtLeast(ms) = advice {
+                delay = delay.max(ms);
+            }
+            (Phase::Reconnecting { retry }, Some(now.add_ms(delay)))
+        };
+        self.set_phase(now, phase);
+        self.timers.set(Timer::Retry, retry_at);
     }
 
     /// Connect timeout, goaway deadline, heartbeat.
     fn link_deadlines(&mut self, now: Timestamp) {
-        let Some(link) = &self.link else {
+        if self.phase.link().is_none() {
             return;
-        };
-        if link.connect_deadline.is_some_and(|t| t <= now) && link.established_at.is_none() {
-            self.status.last_error = Some("connect timeout".to_owned());
+        }
+        if self.timers.due(Timer::Connect, now) {
+            self.last_error = Some("connect timeout".to_owned());
             self.kill_link(now, "connect timeout");
             return;
         }
-        if link.goaway_at.is_some_and(|t| t <= now) {
+        if self.timers.due(Timer::Goaway, now) {
             // The server did not close in time: leave ourselves.
             self.drop_link(close::code::CLIENT_RECONNECT, "goaway");
-            self.retry = 1;
-            self.attempt_or_offline(now);
+            self.attempt_or_offline(now, 1);
             return;
         }
-        if let (Some(deadline), Some(hb)) = (link.pong_deadline, self.config.heartbeat) {
+        if let (Some(deadline), Some(hb)) = (self.timers.get(Timer::Pong), self.config.heartbeat) {
             if deadline <= now {
                 if now.saturating_diff(deadline) > hb.timeout_ms {
                     // Missed by more than the timeout itself: the page was
                     // frozen, and replies may still sit in the event queue.
                     // Ask again rather than judge the link on our own lateness.
-                    if let Some(l) = self.link.as_mut() {
-                        l.pong_deadline = None;
-                    }
+                    self.timers.set(Timer::Pong, None);
                     self.send_ping(now);
                 } else {
-                    self.status.last_error = Some("heartbeat timeout".to_owned());
+                    self.last_error = Some("heartbeat timeout".to_owned());
                     self.kill_link(now, "heartbeat timeout");
                     return;
                 }
             }
         }
-        if self
-            .link
-            .as_ref()
-            .and_then(|l| l.next_ping_at)
-            .is_some_and(|t| t <= now)
-        {
+        if self.timers.due(Timer::Ping, now) {
             self.send_ping(now);
         }
     }
@@ -1183,7 +1126,7 @@ impl Client {
     /// Closes a link the client judged dead (4000) and moves on as if the
     /// server had closed it.
     fn kill_link(&mut self, now: Timestamp, reason: &str) {
-        let Some(link) = self.link.take() else {
+        let Some(link) = self.phase.link() else {
             return;
         };
         let code = close::code::CLIENT_RECONNECT;
@@ -1192,12 +1135,12 @@ impl Client {
             code,
             reason: reason.to_owned(),
         });
-        self.status.last_close = Some(CloseInfo {
+        self.last_close = Some(CloseInfo {
             code,
             reason: reason.to_owned(),
             was_clean: false,
         });
-        self.link_down(now, &link, Advice::Backoff);
+        self.link_down(now, Advice::Backoff);
     }
 
     /// Sends a heartbeat ping now (when open and the heartbeat is on) and
@@ -1207,7 +1150,13 @@ impl Client {
         let Some(hb) = self.config.heartbeat else {
             return;
         };
-        let Some(link) = self.link.as_mut().filter(|l| l.established_at.is_some()) else {
+        let Phase::Open {
+            link,
+            interval_ms,
+            ping,
+            ..
+        } = &mut self.phase
+        else {
             return;
         };
         let (id, text) = match self.config.mode {
@@ -1217,12 +1166,13 @@ impl Client {
             }
             Mode::Raw => (None, self.config.raw_ping_message.clone()),
         };
-        link.ping_sent = Some((id, now));
+        *ping = Some((id, now));
         // An earlier unanswered ping keeps its (earlier) deadline.
-        if link.pong_deadline.is_none() {
-            link.pong_deadline = Some(now.add_ms(hb.timeout_ms));
+        if self.timers.get(Timer::Pong).is_none() {
+            self.timers
+                .set(Timer::Pong, Some(now.add_ms(hb.timeout_ms)));
         }
-        link.next_ping_at = Some(now.add_ms(link.interval_ms));
+        self.timers.set(Timer::Ping, Some(now.add_ms(*interval_ms)));
         self.actions.push_back(Action::Send {
             socket: link.socket,
             text,
@@ -1233,24 +1183,16 @@ impl Client {
     /// `open` in raw mode). Order: resubscribes, queued frames, then (at
     /// the end of the input) the status event.
     fn on_open(&mut self, now: Timestamp, client_id: Option<&str>, server_interval: Option<u64>) {
-        let heartbeat = self.config.heartbeat;
-        let Some(link) = self.link.as_mut() else {
+        let Phase::Connecting {
+            mut link, retry, ..
+        } = self.phase
+        else {
             return;
         };
-        link.established_at = Some(now);
-        link.connect_deadline = None;
-        if let Some(hb) = heartbeat {
-            link.interval_ms = hb
-                .interval_ms
-                .or(server_interval)
-                .filter(|&ms| ms > 0)
-                .unwrap_or(DEFAULT_HEARTBEAT_INTERVAL_MS);
-            link.next_ping_at = Some(now.add_ms(link.interval_ms));
-        }
         let socket = link.socket;
         for sub in &mut self.subs {
             if sub.state == SubState::Pending {
-                write_subscribe(link, sub, &mut self.actions);
+                write_subscribe(&mut link, sub, &mut self.actions);
             }
         }
         for out in self.queue.drain(..) {
@@ -1269,13 +1211,32 @@ impl Client {
             self.actions.push_back(Action::Send { socket, text });
         }
         self.queue_bytes = 0;
-        self.status.queued = 0;
         if let Some(id) = client_id {
-            self.status.client_id = Some(id.to_owned());
+            self.client_id = Some(id.to_owned());
         }
-        self.status.attempt = 0;
-        self.status.next_retry_at = None;
-        self.set_state(now, State::Open);
+        let interval_ms = self
+            .config
+            .heartbeat
+            .and_then(|hb| hb.interval_ms)
+            .or(server_interval)
+            .filter(|&ms| ms > 0)
+            .unwrap_or(DEFAULT_HEARTBEAT_INTERVAL_MS);
+        // A `goaway` that came while connecting still stands.
+        let goaway = self.timers.get(Timer::Goaway);
+        self.set_phase(
+            now,
+            Phase::Open {
+                link,
+                retry,
+                since: now,
+                interval_ms,
+                ping: None,
+            },
+        );
+        self.timers.set(Timer::Goaway, goaway);
+        if self.config.heartbeat.is_some() {
+            self.timers.set(Timer::Ping, Some(now.add_ms(interval_ms)));
+        }
     }
 
     /// Removes and returns the request written on `socket` with `id`.
@@ -1298,13 +1259,14 @@ impl Client {
             }
             keep
         });
+        let next = self.requests.iter().map(|r| r.deadline).min();
+        self.timers.set(Timer::Request, next);
         if expired.is_empty() {
             return;
         }
         self.queue
             .retain(|out| out.request.is_none_or(|k| !expired.contains(&k)));
         self.queue_bytes = self.queue.iter().map(|o| o.text.len()).sum();
-        self.status.queued = self.queue.len();
         for key in expired {
             self.events.push_back(Event::RequestFailed {
                 key,
@@ -1413,7 +1375,7 @@ impl Client {
             }
             // Replies to other requests (pings, later `request()`) are not
             // the status's business; errors without an id are.
-            None if id.is_none() => self.status.last_error = Some(text),
+            None if id.is_none() => self.last_error = Some(text),
             None => {}
         }
     }

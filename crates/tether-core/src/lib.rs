@@ -5,7 +5,9 @@
 //! crate, or a test) drives it:
 //!
 //! - **inputs** are `handle_*(now, ...)` calls on [`Client`]: socket opened,
-//!   frame received, socket closed, timer fired, online/offline, visible;
+//!   frame received (parsed by the shell, decoded here: [`decode`] reads it
+//!   through the shell's [`Fields`]), socket closed, timer fired,
+//!   online/offline, visible;
 //!   plus the app's calls (`connect`, `subscribe`, `send`, `close`, ...);
 //! - **outputs** are polled after every input: [`Client::poll_action`] (open,
 //!   write to or close a socket), [`Client::poll_event`] (status changed,
@@ -27,6 +29,9 @@ extern crate alloc;
 
 mod client;
 mod config;
+mod decode;
+mod phase;
+mod timers;
 
 pub use client::{
     Action, Client, CloseInfo, Cursor, Event, Inbound, RequestError, RequestKey, State, Status,
@@ -35,6 +40,7 @@ pub use client::{
 pub use config::{
     Backoff, Config, Heartbeat, Jitter, Mode, QueueLimits, DEFAULT_HEARTBEAT_INTERVAL_MS,
 };
+pub use decode::{decode, Dialect, Field, Fields, FrameType};
 pub use tether_protocol::client::Position;
 
 /// A point in time: milliseconds of a monotonic clock, as given by the
