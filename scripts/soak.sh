@@ -6,9 +6,12 @@
 #  2. the SDK: the leak browser test (tests/leak.rs) built with
 #     TETHER_SOAK_CYCLES=SOAK_CYCLES (default 10000) reconnect cycles, half
 #     forced by the network side, in headless Chromium; prints the JS heap
-#     and wasm memory every tenth of the run.
+#     and wasm memory every tenth of the run;
+#  3. the SDK on a plain page: the shipped build (build_sdk web) driven by
+#     Playwright (tests/soak/run.mjs), the same cycles, SDK and baseline each
+#     in a fresh page; the JS heap bound is judged here (BENCHMARKS.md).
 # Shorter: SOAK_SECS=300 SOAK_CYCLES=1000 scripts/soak.sh. Skip a part:
-# SOAK_SERVER=0 or SOAK_SDK=0. Arguments go to the server soak
+# SOAK_SERVER=0, SOAK_SDK=0 or SOAK_PAGE=0. Arguments go to the server soak
 # (target/release/soak --help). Output: out/soak/.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -30,7 +33,8 @@ if [ "${SOAK_SERVER:-1}" != 0 ]; then
     --out "$OUT/server" --duration "$SOAK_SECS" "$@" || failed+=("server soak")
 fi
 
-if [ "${SOAK_SDK:-1}" != 0 ]; then
+control_pid=""
+if [ "${SOAK_SDK:-1}" != 0 ] || [ "${SOAK_PAGE:-1}" != 0 ]; then
   step "build: tether-testkit (the browser tests' control server)"
   run "cargo build -p tether-testkit" cargo build --locked -p tether-testkit
   control_log="$OUT/control.log"
@@ -39,6 +43,9 @@ if [ "${SOAK_SDK:-1}" != 0 ]; then
   control_pid=$!
   trap 'kill $control_pid 2>/dev/null || true' EXIT
   control_url="$(listening_url "$OUT/control.out" $control_pid "tether-testkit (log: $control_log)")" || exit 1
+fi
+
+if [ "${SOAK_SDK:-1}" != 0 ]; then
   step "soak: SDK, $SOAK_CYCLES reconnect cycles in headless Chromium (log: $OUT/sdk.log)"
   if TETHER_SOAK_CYCLES="$SOAK_CYCLES" \
     TETHER_CONTROL_URL="$control_url" \
@@ -53,8 +60,22 @@ if [ "${SOAK_SDK:-1}" != 0 ]; then
   fi
   grep -o 'leak-soak: .*' "$OUT/sdk.log" || true
   grep -E '^test |test result' "$OUT/sdk.log" || true
-  kill $control_pid 2>/dev/null || true
 fi
+
+if [ "${SOAK_PAGE:-1}" != 0 ]; then
+  step "build: the shipped SDK, web target (target/soak-pkg)"
+  build_sdk web "$ROOT/target/soak-pkg"
+  step "soak: SDK on a plain page, $SOAK_CYCLES reconnect cycles, Playwright (log: $OUT/page.log)"
+  if PLAYWRIGHT_CORE="$ROOT/tools/node_modules/playwright-core/index.mjs" \
+    node "$ROOT/tests/soak/run.mjs" --pkg "$ROOT/target/soak-pkg" --control "$control_url" \
+    --cycles "$SOAK_CYCLES" >"$OUT/page.log" 2>&1; then
+    :
+  else
+    failed+=("SDK plain-page soak")
+  fi
+  grep -E '^soak-page: ' "$OUT/page.log" || true
+fi
+[ -z "$control_pid" ] || kill $control_pid 2>/dev/null || true
 
 if [ ${#failed[@]} -gt 0 ]; then
   die "${failed[*]} failed (see above; logs in $OUT)"

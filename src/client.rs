@@ -22,8 +22,7 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 use js_sys::{Function, Promise};
 use tether_core::{
-    Action, Client, Cursor, Dialect, Event, Inbound, RequestKey, SocketId, Status, Timestamp,
-    Verdict,
+    Action, Client, Cursor, Dialect, Event, Inbound, RequestKey, SocketId, Timestamp, Verdict,
 };
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -558,7 +557,7 @@ impl Inner {
     fn take_events(&mut self) {
         while let Some(event) = self.core.poll_event() {
             let notice = match event {
-                Event::Status => Notice::Status(status_object(&self.core.status())),
+                Event::Status => Notice::Status(status_object(&self.core)),
                 Event::Subscription {
                     topic,
                     state,
@@ -622,9 +621,10 @@ fn dispatch(rc: &Rc<Shared>, notice: Notice) {
 /// The `status` snapshot object of js-api.md. The core's times are on the
 /// monotonic clock; the app gets epoch ms, as of now (a moved page clock
 /// moves them along).
-fn status_object(s: &Status) -> JsValue {
+fn status_object(core: &Client) -> JsValue {
+    let s = core.status();
     let epoch = js::epoch_offset();
-    let last_close = s.last_close.as_ref().map_or(JsValue::NULL, |c| {
+    let last_close = s.last_close.map_or(JsValue::NULL, |c| {
         object(&[
             ("code", JsValue::from(c.code)),
             ("reason", JsValue::from_str(&c.reason)),
@@ -640,9 +640,9 @@ fn status_object(s: &Status) -> JsValue {
                 .map_or(JsValue::NULL, |t| JsValue::from_f64(t.0 as f64 + epoch)),
         ),
         ("lastClose", last_close),
-        ("lastError", js::string_or_null(s.last_error.as_deref())),
+        ("lastError", js::string_or_null(s.last_error)),
         ("rttMs", js::number_or_null(s.rtt_ms)),
-        ("clientId", js::string_or_null(s.client_id.as_deref())),
+        ("clientId", js::string_or_null(s.client_id)),
         ("queued", JsValue::from_f64(s.queued as f64)),
         ("since", JsValue::from_f64(s.since.0 as f64 + epoch)),
     ])
@@ -789,7 +789,7 @@ impl Tether {
     /// A snapshot of the connection status (see the README).
     #[wasm_bindgen(getter, unchecked_return_type = "Status")]
     pub fn status(&self) -> JsValue {
-        status_object(&self.rc.borrow().core.status())
+        status_object(&self.rc.borrow().core)
     }
 
     /// Calls `callback(status)` on every status change; returns a remover.

@@ -133,12 +133,10 @@ pub fn string_or_null(s: Option<&str>) -> JsValue {
 /// types, so a frame's `type` is classified without copying it into wasm.
 pub struct Keys {
     pub type_: JsValue,
-    // The fields of a publication and of a reply; the others are read on
-    // rarer frames and made when read.
-    id: JsValue,
-    topic: JsValue,
-    epoch: JsValue,
-    offset: JsValue,
+    /// The fields of a publication and of a reply, the first four of
+    /// [`Field::ALL`] (`id`, `topic`, `epoch`, `offset`); the others are
+    /// read on rarer frames and made when read.
+    common: [JsValue; 4],
     /// The wire names of [`FrameType::NAMED`], in its order.
     types: js_sys::Array,
     /// Raw mode's pong `type`.
@@ -153,10 +151,7 @@ impl Keys {
         }
         Keys {
             type_: "type".into(),
-            id: "id".into(),
-            topic: "topic".into(),
-            epoch: "epoch".into(),
-            offset: "offset".into(),
+            common: ["id".into(), "topic".into(), "epoch".into(), "offset".into()],
             types,
             raw_pong: raw_pong_type,
         }
@@ -175,37 +170,19 @@ pub struct FrameFields<'a> {
     frame: &'a JsValue,
     ty: &'a JsValue,
     keys: &'a Keys,
-    object: bool,
 }
 
 impl<'a> FrameFields<'a> {
     /// `ty` is the frame's `type` ([`get`] with [`Keys::type_`]).
     pub fn new(frame: &'a JsValue, ty: &'a JsValue, keys: &'a Keys) -> Self {
-        let object = frame.is_object();
-        FrameFields {
-            frame,
-            ty,
-            keys,
-            object,
-        }
+        FrameFields { frame, ty, keys }
     }
 
     fn get(&self, field: Field) -> JsValue {
-        if !self.object {
-            return JsValue::UNDEFINED;
+        match self.keys.common.get(field as usize) {
+            Some(key) => get(self.frame, key),
+            None => get(self.frame, &JsValue::from_str(field.name())),
         }
-        let made;
-        let key = match field {
-            Field::Id => &self.keys.id,
-            Field::Topic => &self.keys.topic,
-            Field::Epoch => &self.keys.epoch,
-            Field::Offset => &self.keys.offset,
-            other => {
-                made = JsValue::from_str(other.name());
-                &made
-            }
-        };
-        Reflect::get(self.frame, key).unwrap_or(JsValue::UNDEFINED)
     }
 }
 

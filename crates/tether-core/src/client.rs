@@ -59,9 +59,10 @@ pub struct CloseInfo {
     pub was_clean: bool,
 }
 
-/// The status snapshot (`Tether.status`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Status {
+/// The status snapshot (`Tether.status`), as a view of the client: the
+/// strings are borrowed, not copied (clone the fields to keep them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Status<'a> {
     /// The current state.
     pub state: State,
     /// 0 while open (and for the first attempt); n while connecting for, or
@@ -70,14 +71,14 @@ pub struct Status {
     /// When the retry timer fires, while `reconnecting`.
     pub next_retry_at: Option<Timestamp>,
     /// The last link's close.
-    pub last_close: Option<CloseInfo>,
+    pub last_close: Option<&'a CloseInfo>,
     /// The last error: socket error, timeout, 1009 close, `error` frame
     /// without an id.
-    pub last_error: Option<String>,
+    pub last_error: Option<&'a str>,
     /// Round trip of the last answered ping.
     pub rtt_ms: Option<u64>,
     /// The `client_id` of the last `connection_established`.
-    pub client_id: Option<String>,
+    pub client_id: Option<&'a str>,
     /// Frames waiting in the send queue.
     pub queued: usize,
     /// When `state` last changed.
@@ -86,6 +87,8 @@ pub struct Status {
 
 /// Something the shell must do to a socket.
 #[derive(Clone, Debug, PartialEq, Eq)]
+// A plain tag (as `Inbound`).
+#[repr(u8)]
 pub enum Action {
     /// Start an attempt: get a token if there is a provider, then open a
     /// WebSocket and report its events under `socket`.
@@ -140,6 +143,8 @@ impl SubState {
 
 /// Something the app's listeners should hear about.
 #[derive(Clone, Debug, PartialEq, Eq)]
+// A plain tag (as `Inbound`).
+#[repr(u8)]
 pub enum Event {
     /// The status snapshot changed (state, attempt, `next_retry_at` or
     /// `rtt_ms`): read [`Client::status`] and call the status listeners.
@@ -214,6 +219,8 @@ impl RequestError {
 /// An inbound frame, as [`crate::decode`] reads it from the parsed frame
 /// (or as a shell builds [`Inbound::Next`] itself).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+// A plain tag, not one hidden in a niche of the data: a smaller SDK.
+#[repr(u8)]
 pub enum Inbound<'a> {
     /// `connection_established`; `heartbeat_interval` already in ms.
     Established {
@@ -433,18 +440,6 @@ pub struct Client {
     events: Fifo<Event>,
     /// The fields whose change triggers [`Event::Status`], as last reported.
     reported: (State, u32, Option<Timestamp>, Option<u64>),
-}
-
-/// What an ended link leaves for deciding what comes next.
-struct Ended {
-    /// The retry number of its attempt.
-    retry: u32,
-    /// The status's `attempt` while it lived.
-    attempt: u32,
-    /// When it was established, if it was.
-    established: Option<Timestamp>,
-    /// When the server's `goaway` asked it to leave, if it did.
-    goaway: Option<Timestamp>,
 }
 
 impl Client {
@@ -733,12 +728,9 @@ impl Client {
         reason: &str,
         was_clean: bool,
     ) {
-        if self.phase.link_mut(socket).is_none() {
+        if !self.phase.is_current(socket) {
             return;
         }
-        let Some(ended) = self.ended() else {
-            return;
-        };
         self.last_close = Some(CloseInfo {
             code,
             reason: reason.to_owned(),
@@ -755,14 +747,14 @@ impl Client {
             // anyway, so this is a plain reconnect.
             CloseAction::RefreshToken | CloseAction::Reconnect => Advice::Backoff,
         };
-        self.link_down(now, ended, advice);
+        self.link_down(now, advice);
         self.report_status();
     }
 
     /// The shell calls this on the socket's `error` event. Only records
     /// `last_error`: the `close` event that follows decides what happens.
     pub fn handle_socket_error(&mut self, _now: Timestamp, socket: SocketId, message: &str) {
-        if self.phase.link_mut(socket).is_some() {
+        if self.phase.is_current(socket) {
             self.last_error = Some(message.to_owned());
         }
     }
@@ -777,7 +769,7 @@ impl Client {
         frame: Inbound<'_>,
     ) -> Verdict {
         let tether = self.config.mode == Mode::Tether;
-        if self.phase.link_mut(socket).is_none() {
+        if !self.phase.is_current(socket) {
             return Verdict::Drop;
         }
         self.timers.set(Timer::Pong, None);
@@ -926,17 +918,18 @@ impl Client {
         self.timers.next()
     }
 
-    /// The status snapshot, computed from the phase and the timers; the
-    /// shell reads it for `status` and on [`Event::Status`].
-    pub fn status(&self) -> Status {
+    /// The status snapshot, computed from the phase and the timers and
+    /// borrowing the stored strings; the shell reads it for `status` and on
+    /// [`Event::Status`].
+    pub fn status(&self) -> Status<'_> {
         Status {
             state: self.state(),
             attempt: self.phase.attempt(),
             next_retry_at: self.timers.get(Timer::Retry),
-            last_close: self.last_close.clone(),
-            last_error: self.last_error.clone(),
+            last_close: self.last_close.as_ref(),
+            last_error: self.last_error.as_deref(),
             rtt_ms: self.rtt_ms,
-            client_id: self.client_id.clone(),
+            client_id: self.client_id.as_deref(),
             queued: self.queue.len(),
             since: self.since,
         }
@@ -1033,21 +1026,6 @@ impl Client {
         true
     }
 
-    /// What the current link leaves behind when it ends.
-    fn ended(&self) -> Option<Ended> {
-        let (retry, established) = match self.phase {
-            Phase::Connecting { retry, .. } => (retry, None),
-            Phase::Open { retry, since, .. } => (retry, Some(since)),
-            _ => return None,
-        };
-        Some(Ended {
-            retry,
-            attempt: self.phase.attempt(),
-            established,
-            goaway: self.timers.get(Timer::Goaway),
-        })
-    }
-
     fn subs_pending(&mut self) {
         // A request written on the lost link can no longer be answered.
         let events = &mut self.events;
@@ -1069,53 +1047,44 @@ impl Client {
         }
     }
 
-    /// The link ended (the shell was told, or told us): what next.
-    fn link_down(&mut self, now: Timestamp, ended: Ended, advice: Advice) {
+    /// The current link ended (the shell was told, or told us): what next,
+    /// judged from its phase, still current (connecting or open).
+    fn link_down(&mut self, now: Timestamp, advice: Advice) {
+        let (Phase::Connecting { retry, .. } | Phase::Open { retry, .. }) = self.phase else {
+            return;
+        };
+        let established = match self.phase {
+            Phase::Open { since, .. } => Some(since),
+            _ => None,
+        };
+        let attempt = self.phase.attempt();
+        let goaway = self.timers.get(Timer::Goaway);
         self.subs_pending();
-        if advice == Advice::Terminal {
-            self.set_phase(
-                now,
-                Phase::Failed {
-                    attempt: ended.attempt,
-                },
-            );
-            return;
-        }
-        if !self.online {
-            self.go_offline(now);
-            return;
-        }
-        if let Some(at) = ended.goaway {
+        let stable =
+            established.is_some_and(|t| now.saturating_diff(t) >= self.config.stable_after_ms);
+        let retry = if stable { 0 } else { retry };
+        // The next phase, and when it retries.
+        let (phase, retry_at) = if advice == Advice::Terminal {
+            (Phase::Failed { attempt }, None)
+        } else if !self.online {
+            (Phase::Offline, None)
+        } else if let Some(at) = goaway {
             // The server asked us to leave: its delay, and no failed attempt.
-            self.wait_until(now, 1, at);
-            return;
-        }
-        let stable = ended
-            .established
-            .is_some_and(|t| now.saturating_diff(t) >= self.config.stable_after_ms);
-        let retry = if stable { 0 } else { ended.retry };
-        if !stable && self.config.backoff.max_attempts.is_some_and(|n| retry >= n) {
+            (Phase::Reconnecting { retry: 1 }, Some(at))
+        } else if !stable && self.config.backoff.max_attempts.is_some_and(|n| retry >= n) {
             // A failed attempt (it never opened, or its link died before
             // `stable_after_ms`): N failed retries allow N+1 attempts.
-            self.set_phase(
-                now,
-                Phase::Failed {
-                    attempt: ended.attempt,
-                },
-            );
-            return;
-        }
-        let retry = retry.saturating_add(1);
-        let mut delay = self.config.backoff.delay_ms(retry, self.rng.next_f64());
-        if let Advice::AtLeast(ms) = advice {
-            delay = delay.max(ms);
-        }
-        self.wait_until(now, retry, now.add_ms(delay));
-    }
-
-    fn wait_until(&mut self, now: Timestamp, retry: u32, at: Timestamp) {
-        self.set_phase(now, Phase::Reconnecting { retry });
-        self.timers.set(Timer::Retry, Some(at));
+            (Phase::Failed { attempt }, None)
+        } else {
+            let retry = retry.saturating_add(1);
+            let mut delay = self.config.backoff.delay_ms(retry, self.rng.next_f64());
+            if let Advice::AtLeast(ms) = advice {
+                delay = delay.max(ms);
+            }
+            (Phase::Reconnecting { retry }, Some(now.add_ms(delay)))
+        };
+        self.set_phase(now, phase);
+        self.timers.set(Timer::Retry, retry_at);
     }
 
     /// Connect timeout, goaway deadline, heartbeat.
@@ -1157,7 +1126,7 @@ impl Client {
     /// Closes a link the client judged dead (4000) and moves on as if the
     /// server had closed it.
     fn kill_link(&mut self, now: Timestamp, reason: &str) {
-        let (Some(link), Some(ended)) = (self.phase.link(), self.ended()) else {
+        let Some(link) = self.phase.link() else {
             return;
         };
         let code = close::code::CLIENT_RECONNECT;
@@ -1171,7 +1140,7 @@ impl Client {
             reason: reason.to_owned(),
             was_clean: false,
         });
-        self.link_down(now, ended, Advice::Backoff);
+        self.link_down(now, Advice::Backoff);
     }
 
     /// Sends a heartbeat ping now (when open and the heartbeat is on) and

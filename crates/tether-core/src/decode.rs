@@ -62,20 +62,23 @@ impl Field {
 
     /// The key on the wire.
     pub fn name(self) -> &'static str {
-        match self {
-            Field::Id => "id",
-            Field::Topic => "topic",
-            Field::Epoch => "epoch",
-            Field::Offset => "offset",
-            Field::ClientId => "client_id",
-            Field::HeartbeatInterval => "heartbeat_interval",
-            Field::Recovered => "recovered",
-            Field::Missed => "missed",
-            Field::Code => "code",
-            Field::Message => "message",
-            Field::RetryAfterMs => "retry_after_ms",
-            Field::SpreadMs => "spread_ms",
-        }
+        // A table, not a `match`: an indexed load where a match compiles to
+        // a jump table of (pointer, length) pairs.
+        const NAMES: [&str; 12] = [
+            "id",
+            "topic",
+            "epoch",
+            "offset",
+            "client_id",
+            "heartbeat_interval",
+            "recovered",
+            "missed",
+            "code",
+            "message",
+            "retry_after_ms",
+            "spread_ms",
+        ];
+        NAMES[self as usize]
     }
 }
 
@@ -186,8 +189,8 @@ pub fn decode<F, R>(frame: &F, dialect: Dialect<'_>, then: impl FnOnce(Inbound<'
 where
     F: Fields + ?Sized,
 {
-    let id = || frame.number(Field::Id).and_then(int);
-    let int_or_0 = |field| frame.number(field).and_then(int).unwrap_or(0);
+    let id = || int(frame.number(Field::Id));
+    let int_or_0 = |field| int(frame.number(field)).unwrap_or(0);
     // `None`: raw mode's pong.
     let kind = match dialect {
         Dialect::Tether => Some(frame.frame_type()),
@@ -212,16 +215,14 @@ where
     let (a, b) = (text::<F>(&first), text::<F>(&second));
     let inbound = match kind {
         None => Inbound::Pong { id: None },
-        Some(FrameType::Publication) => {
-            match (&first, &second, frame.number(Field::Offset).and_then(int)) {
-                (Some(_), Some(_), Some(offset)) => Inbound::Publication {
-                    topic: a,
-                    epoch: b,
-                    offset,
-                },
-                _ => Inbound::App,
-            }
-        }
+        Some(FrameType::Publication) => match (&first, &second, int(frame.number(Field::Offset))) {
+            (Some(_), Some(_), Some(offset)) => Inbound::Publication {
+                topic: a,
+                epoch: b,
+                offset,
+            },
+            _ => Inbound::App,
+        },
         Some(FrameType::Established) => Inbound::Established {
             client_id: a,
             // Seconds on the wire, ms in the core.
@@ -264,7 +265,8 @@ fn text<F: Fields + ?Sized>(s: &Option<F::Str>) -> &str {
 }
 
 /// A JSON number that is a non-negative integer a JS number holds exactly.
-fn int(n: f64) -> Option<u64> {
+fn int(n: Option<f64>) -> Option<u64> {
+    let n = n?;
     // In this range `as u64` is exact for integers and truncates the rest.
     ((0.0..=9_007_199_254_740_991.0).contains(&n) && (n as u64) as f64 == n).then_some(n as u64)
 }

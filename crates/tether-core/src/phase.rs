@@ -9,6 +9,9 @@ use crate::{SocketId, Timestamp};
 /// The client's phase (the deadlines that belong to it are in
 /// [`crate::timers::Timers`]).
 #[derive(Debug)]
+// A plain tag, in `State`'s order, so `state()` is the tag itself (the
+// default layout hides the tag in a niche of `Open`'s data).
+#[repr(u8)]
 pub(crate) enum Phase {
     /// Made with `autoConnect: false` (or back online with nothing wanted).
     Idle,
@@ -77,14 +80,9 @@ impl Phase {
         }
     }
 
-    /// The current link if it is `socket` (generation check).
-    pub(crate) fn link_mut(&mut self, socket: SocketId) -> Option<&mut Link> {
-        match self {
-            Phase::Connecting { link, .. } | Phase::Open { link, .. } if link.socket == socket => {
-                Some(link)
-            }
-            _ => None,
-        }
+    /// Whether `socket` is the current link's (generation check).
+    pub(crate) fn is_current(&self, socket: SocketId) -> bool {
+        self.link().is_some_and(|l| l.socket == socket)
     }
 
     /// The open link.

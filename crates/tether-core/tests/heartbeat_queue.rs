@@ -80,7 +80,7 @@ fn heartbeat_timeout_closes_4000_and_reconnects() {
     assert_eq!(s.closes, [(sock, 4000, "heartbeat timeout".to_owned())]);
     assert_eq!(s.state(), State::Reconnecting);
     assert_eq!(s.attempt(), 1);
-    assert_eq!(s.c.status().last_close.as_ref().unwrap().code, 4000);
+    assert_eq!(s.c.status().last_close.unwrap().code, 4000);
     s.until_open_action(1_000);
 }
 

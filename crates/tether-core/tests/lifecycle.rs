@@ -33,7 +33,7 @@ fn connect_opens_on_established_not_on_socket_open() {
     s.establish();
     let st = s.c.status();
     assert_eq!(st.state, State::Open);
-    assert_eq!(st.client_id.as_deref(), Some("c_1"));
+    assert_eq!(st.client_id, Some("c_1"));
     assert_eq!(st.attempt, 0);
     assert_eq!(st.since, Timestamp(T0 + 100));
     assert_eq!(st.state.as_str(), "open");
@@ -155,7 +155,7 @@ fn connect_timeout_covers_open_and_established() {
     assert_eq!(s.closes, [(first, 4000, "connect timeout".to_owned())]);
     assert_eq!(s.state(), State::Reconnecting);
     assert_eq!(s.attempt(), 1);
-    assert_eq!(s.c.status().last_error.as_deref(), Some("connect timeout"));
+    assert_eq!(s.c.status().last_error, Some("connect timeout"));
     // Socket opens, but no connection_established: same timeout.
     s.until_open_action(1000);
     let second = s.sock();
@@ -317,7 +317,7 @@ fn a_clock_that_starts_at_zero() {
     );
     s.advance(10_000);
     assert_eq!(s.state(), State::Reconnecting);
-    assert_eq!(s.c.status().last_error.as_deref(), Some("connect timeout"));
+    assert_eq!(s.c.status().last_error, Some("connect timeout"));
     assert_eq!(s.c.status().next_retry_at, Some(Timestamp(11_000)));
     assert_eq!(s.c.status().since, Timestamp(10_000));
     s.until_open_action(1_000);
@@ -340,10 +340,7 @@ fn a_clock_that_starts_at_zero() {
     );
     s.advance(10_000);
     assert_eq!(s.state(), State::Reconnecting, "heartbeat timeout");
-    assert_eq!(
-        s.c.status().last_error.as_deref(),
-        Some("heartbeat timeout")
-    );
+    assert_eq!(s.c.status().last_error, Some("heartbeat timeout"));
 }
 
 #[test]
@@ -403,7 +400,7 @@ fn stale_socket_events_are_ignored() {
     assert_eq!(s.c.status().last_error, None);
     assert_eq!(s.sock(), new);
     s.establish();
-    assert_eq!(s.c.status().client_id.as_deref(), Some("c_1"));
+    assert_eq!(s.c.status().client_id, Some("c_1"));
     // Unknown future ids too.
     assert_eq!(
         s.c.handle_frame(s.t(), SocketId(99), Inbound::App),
@@ -422,7 +419,7 @@ fn terminal_codes_fail_without_retry() {
         assert_eq!(s.state(), State::Failed, "code {code}");
         assert_eq!(s.c.status().next_retry_at, None);
         assert_eq!(s.c.poll_timeout(), None);
-        let lc = s.c.status().last_close.clone().unwrap();
+        let lc = s.c.status().last_close.unwrap().clone();
         assert_eq!((lc.code, lc.reason.as_str()), (code, "forbidden"));
         assert!(!s.c.send(s.t(), "x".into()));
     }
@@ -590,10 +587,7 @@ fn socket_error_is_recorded_and_close_decides() {
     s.c.handle_socket_error(s.t(), sock, "connection refused");
     s.pump();
     assert_eq!(s.state(), State::Connecting);
-    assert_eq!(
-        s.c.status().last_error.as_deref(),
-        Some("connection refused")
-    );
+    assert_eq!(s.c.status().last_error, Some("connection refused"));
     s.server_close(1006, "");
     assert_eq!(s.state(), State::Reconnecting);
 }

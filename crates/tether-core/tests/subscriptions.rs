@@ -381,10 +381,7 @@ fn error_without_id_goes_to_last_error() {
         }),
         Verdict::Drop
     );
-    assert_eq!(
-        s.c.status().last_error.as_deref(),
-        Some("rate_limited: slow down")
-    );
+    assert_eq!(s.c.status().last_error, Some("rate_limited: slow down"));
 }
 
 #[test]
