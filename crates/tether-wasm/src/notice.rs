@@ -30,11 +30,11 @@ pub fn status(s: &Status) -> String {
         None => o.push_str("null"),
     }
     o.push_str(",\"lastError\":");
-    opt_str(&mut o, s.last_error.as_deref());
+    opt_str(&mut o, s.last_error);
     o.push_str(",\"rttMs\":");
     opt_u64(&mut o, s.rtt_ms);
     o.push_str(",\"clientId\":");
-    opt_str(&mut o, s.client_id.as_deref());
+    opt_str(&mut o, s.client_id);
     o.push_str(",\"queued\":");
     push_u64(&mut o, s.queued as u64);
     o.push_str(",\"since\":");
