@@ -40,3 +40,38 @@ build_sdk() {
   run "wasm-pack build --target $1" \
     wasm-pack build --profile wasm-release --target "$1" --out-dir "$2" "$ROOT" -- --features small
 }
+
+# The wasm features rustc emits by default (binaryen must be told).
+WASM_FEATURES=(--enable-reference-types --enable-bulk-memory --enable-nontrapping-float-to-int
+  --enable-sign-ext --enable-mutable-globals --enable-multivalue)
+
+# build_sdk_v2 OUT_DIR: SDK v2 (docs/DESIGN.md, "SDK v2"): crates/tether-wasm
+# (profile wasm-release) -> wasm-opt -> OUT_DIR/tether.wasm, next to the
+# facade compiled by tsc (js/src -> OUT_DIR/*.js + *.d.ts) and a
+# package.json; OUT_DIR/index.js is the entry.
+build_sdk_v2() {
+  local out="$1"
+  run "cargo build -p tether-wasm (wasm32, wasm-release)" \
+    cargo build --locked -q -p tether-wasm --target wasm32-unknown-unknown --profile wasm-release
+  mkdir -p "$out"
+  run "wasm-opt tether.wasm" wasm-opt "${WASM_FEATURES[@]}" -Oz --converge --strip-debug \
+    --strip-producers --strip-target-features \
+    "$ROOT/target/wasm32-unknown-unknown/wasm-release/tether_wasm.wasm" -o "$out/tether.wasm"
+  run "tsc (js/src -> $out)" "$ROOT/js/node_modules/.bin/tsc" -p "$ROOT/js/tsconfig.v2.json" --outDir "$out"
+  local version
+  version="$(awk -F'"' '/^version = / { print $2; exit }' "$ROOT/Cargo.toml")"
+  cat >"$out/package.json" <<JSON
+{
+  "name": "tether-ws",
+  "version": "$version",
+  "description": "Realtime WebSocket connection SDK for browser dashboards (v2: wasm core, TypeScript facade).",
+  "license": "MIT OR Apache-2.0",
+  "type": "module",
+  "main": "./index.js",
+  "types": "./index.d.ts",
+  "exports": { ".": { "types": "./index.d.ts", "default": "./index.js" } },
+  "files": ["*.js", "*.d.ts", "tether.wasm"],
+  "sideEffects": false
+}
+JSON
+}

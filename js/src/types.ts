@@ -1,0 +1,119 @@
+// The public types of the package (README "API", "Status fields",
+// "Options"). The published .d.ts is compiled from these.
+
+/** Connection state; see the README's state diagram. */
+export type State = "idle" | "connecting" | "open" | "reconnecting" | "offline" | "closed" | "failed";
+/** State of one subscription. */
+export type SubscriptionState = "pending" | "subscribed" | "unsubscribed" | "failed";
+/** How the last link ended. */
+export interface CloseInfo {
+  readonly code: number;
+  readonly reason: string;
+  readonly wasClean: boolean;
+}
+/** The status snapshot (`Tether.status`, `onStatus`); frozen. */
+export interface Status {
+  readonly state: State;
+  /** 0 while open; n while connecting for, or waiting for, retry n. */
+  readonly attempt: number;
+  /** Epoch ms of the next retry while reconnecting, else null. */
+  readonly nextRetryAt: number | null;
+  readonly lastClose: CloseInfo | null;
+  readonly lastError: string | null;
+  readonly rttMs: number | null;
+  readonly clientId: string | null;
+  /** Frames waiting in the offline send queue. */
+  readonly queued: number;
+  /** Epoch ms of the last state change. */
+  readonly since: number;
+}
+export interface BackoffOptions {
+  initialMs?: number;
+  maxMs?: number;
+  factor?: number;
+  jitter?: "full" | "equal" | "none";
+  /** Failed retries before `failed`; null = never give up. */
+  maxAttempts?: number | null;
+}
+export interface HeartbeatOptions {
+  /** null = the server's heartbeat_interval, else 25000. */
+  intervalMs?: number | null;
+  timeoutMs?: number;
+}
+export interface QueueOptions {
+  maxMessages?: number;
+  maxBytes?: number;
+}
+export interface RawOptions {
+  pingMessage?: object | string;
+  pongType?: string;
+}
+/** What the `WebSocket` option must construct (the browser's, Node's `ws`, a test fake). */
+export interface WebSocketLike {
+  binaryType: string;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code: number; reason: string; wasClean: boolean }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+export type LogLevel = "debug" | "info" | "warn" | "error";
+/** Receives every attempt, open, close, retry schedule, timeout and dropped message. */
+export type Logger = (level: LogLevel, message: string, data?: unknown) => void;
+/** Every option is optional; defaults in the README. */
+export interface TetherOptions {
+  autoConnect?: boolean;
+  mode?: "tether" | "raw";
+  protocols?: string | string[];
+  /** Called before every attempt; the token goes in the `token` query parameter. */
+  tokenProvider?: () => string | Promise<string>;
+  connectTimeoutMs?: number;
+  stableAfterMs?: number;
+  backoff?: BackoffOptions;
+  heartbeat?: HeartbeatOptions | false;
+  queue?: QueueOptions;
+  raw?: RawOptions;
+  /** Used instead of `globalThis.WebSocket` (Node's `ws` package, test fakes). */
+  WebSocket?: WebSocketConstructor;
+  logger?: Logger;
+}
+/** A publication frame as received. */
+export interface Publication<T = unknown> {
+  type: "publication";
+  topic: string;
+  event: string;
+  epoch: string;
+  offset: number;
+  broadcast_id: string;
+  timestamp: string;
+  data: T;
+}
+/** What `Subscription.onState` listeners receive; frozen. */
+export interface SubscriptionEvent {
+  readonly state: SubscriptionState;
+  /** null: no recovery asked; false: missed messages cannot be replayed (reload over REST). */
+  readonly recovered: boolean | null;
+  readonly missed: number;
+  readonly error: string | null;
+}
+export interface SubscribeOptions {
+  recover?: boolean;
+}
+export interface RequestOptions {
+  timeoutMs?: number;
+}
+/** A server frame: an object with a string `type`. */
+export interface Frame {
+  type: string;
+  [field: string]: unknown;
+}
+/** Rejection of `request()`: `code` is the server's error code or
+ * "timeout" | "link_lost" | "closed" | "queue_full" | "not_an_object". */
+export interface RequestError extends Error {
+  code: string | null;
+  reply: Frame | null;
+}
+/** Removes the listener it was returned for; harmless to call again, and after close()/free(). */
+export type Remover = () => void;

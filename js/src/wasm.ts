@@ -1,0 +1,232 @@
+// The glue: loads tether.wasm (next to this file), gives it its imports
+// (module `tether`: crates/tether-wasm/src/host.rs) and wraps its exports
+// with the string ABI: strings cross as (pointer, length) of UTF-8 in the
+// wasm's memory, written into a buffer from `alloc` and given back with
+// `dealloc` after the call. It performs what the wasm asks (sockets, one
+// timer per client) and routes events back; it decides nothing.
+import type { LogLevel, WebSocketLike } from "./types.js";
+
+/** What a client (the facade) gives the glue. */
+export interface Host {
+  /** A new socket for `url` (the `WebSocket` option or the global one). */
+  socket(url: string): WebSocketLike;
+  /** A socket's `message` event (the facade's receive path). */
+  receive(socket: number, data: unknown): void;
+  /** A notice for the listeners (JSON; crates/tether-wasm/src/notice.rs). */
+  notice(json: string): void;
+  /** A topic's cursor and epoch (the receive fast path). */
+  cursor(topic: string, cursor: number, epoch: string): void;
+  log(level: LogLevel, message: string, data?: unknown): void;
+}
+
+/** The codes of crates/tether-wasm/src/contract.rs, by name. */
+export interface Contract {
+  DROP: number;
+  TOPIC: number;
+  APP: number;
+  RESOLVE: number;
+  REJECT: number;
+  STALE: number;
+  KEY_SHIFT: number;
+  KIND_MASK: number;
+}
+
+interface Exports {
+  memory: WebAssembly.Memory;
+  alloc(len: number): number;
+  dealloc(ptr: number, len: number): void;
+  contract(): void;
+  create(p: number, l: number): number;
+  free(c: number): void;
+  connect(c: number): void;
+  reconnect(c: number): void;
+  close(c: number, code: number, p: number, l: number): void;
+  subscribe(c: number, p: number, l: number, recover: number): void;
+  unsubscribe(c: number, p: number, l: number): void;
+  send(c: number, p: number, l: number): number;
+  request(c: number, id: number, p: number, l: number, timeoutMs: number): void;
+  status(c: number): void;
+  sub_state(c: number, p: number, l: number): void;
+  online(c: number, on: number): void;
+  visible(c: number): void;
+  timer(c: number): void;
+  token(c: number, socket: number, p: number, l: number): void;
+  token_failed(c: number, socket: number, p: number, l: number): void;
+  opened(c: number, socket: number): void;
+  closed(c: number, socket: number, code: number, p: number, l: number, clean: number): void;
+  errored(c: number, socket: number): void;
+  message(c: number, socket: number, p: number, l: number): number;
+  next(c: number, socket: number, cursor: number, offset: number): number;
+}
+
+/** Live clients by number. */
+export const hosts = new Map<number, Host>();
+let x: Exports;
+/** The last answer of a getter export (`text` import). */
+let answer = "";
+const sockets = new Map<string, WebSocketLike>();
+const timers = new Map<number, ReturnType<typeof setTimeout>>();
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+const read = (p: number, l: number) => decoder.decode(new Uint8Array(x.memory.buffer, p, l));
+
+/** Calls `f` with `s` in wasm memory (views are made anew: memory may grow). */
+function withText<T>(s: string, f: (p: number, l: number) => T): T {
+  const bytes = encoder.encode(s);
+  const p = x.alloc(bytes.length);
+  new Uint8Array(x.memory.buffer, p, bytes.length).set(bytes);
+  try {
+    return f(p, bytes.length);
+  } finally {
+    x.dealloc(p, bytes.length);
+  }
+}
+
+const key = (c: number, socket: number) => c + "/" + socket;
+const redact = (url: string) => url.replace(/([?&]token=)[^&]*/, "$1…");
+
+const imports = {
+  tether: {
+    now: () => performance.now(),
+    random: Math.random,
+    open(c: number, socket: number, p: number, l: number): number {
+      const host = hosts.get(c);
+      if (!host) return 0;
+      const url = read(p, l);
+      host.log("info", "attempt", { url: redact(url) });
+      let ws: WebSocketLike;
+      try {
+        ws = host.socket(url);
+      } catch (e) {
+        host.log("error", "the WebSocket constructor threw", e);
+        return 0;
+      }
+      const k = key(c, socket);
+      sockets.set(k, ws);
+      ws.binaryType = "arraybuffer";
+      ws.onopen = () => x.opened(c, socket);
+      ws.onmessage = (e) => host.receive(socket, e.data);
+      ws.onerror = () => x.errored(c, socket);
+      ws.onclose = (e) => {
+        sockets.delete(k);
+        host.log("info", "closed", { code: e.code, reason: e.reason, wasClean: e.wasClean });
+        withText(e.reason ?? "", (rp, rl) => x.closed(c, socket, e.code, rp, rl, e.wasClean ? 1 : 0));
+      };
+      return 1;
+    },
+    send(c: number, socket: number, p: number, l: number) {
+      try {
+        sockets.get(key(c, socket))?.send(read(p, l));
+      } catch {
+        // The link just died: its close event follows.
+      }
+    },
+    close(c: number, socket: number, code: number, p: number, l: number) {
+      const k = key(c, socket);
+      const ws = sockets.get(k);
+      if (!ws) return;
+      sockets.delete(k);
+      // The core has let go of it: none of its events may reach it.
+      ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+      hosts.get(c)?.log("info", "closing", { code, reason: read(p, l) });
+      try {
+        ws.close(code, read(p, l));
+      } catch {
+        // Already closed.
+      }
+    },
+    arm(c: number, ms: number) {
+      clearTimeout(timers.get(c));
+      timers.set(c, setTimeout(() => {
+        timers.delete(c);
+        x.timer(c);
+      }, ms));
+    },
+    disarm(c: number) {
+      clearTimeout(timers.get(c));
+      timers.delete(c);
+    },
+    notice(c: number, p: number, l: number) {
+      const host = hosts.get(c);
+      if (!host) return;
+      const json = read(p, l);
+      try {
+        host.notice(json);
+      } catch (e) {
+        // Never into the wasm: it is delivering notices.
+        console.error("tether-ws: internal error", e);
+      }
+    },
+    cursor(c: number, tp: number, tl: number, cursor: number, ep: number, el: number) {
+      hosts.get(c)?.cursor(read(tp, tl), cursor, read(ep, el));
+    },
+    text(p: number, l: number) {
+      answer = read(p, l);
+    },
+  },
+};
+
+/** The codes, read from the wasm once it is loaded. */
+export let codes: Contract;
+
+async function instantiate(): Promise<void> {
+  const url = new URL("./tether.wasm", import.meta.url);
+  let made: WebAssembly.WebAssemblyInstantiatedSource;
+  if (url.protocol === "file:") {
+    // Node (and Vitest, SSR): a dynamic import with a computed name, so
+    // bundlers leave it alone in browser builds.
+    const fs = "node:fs/promises";
+    const { readFile } = (await import(/* @vite-ignore */ /* webpackIgnore: true */ fs)) as {
+      readFile(u: URL): Promise<Uint8Array>;
+    };
+    made = await WebAssembly.instantiate((await readFile(url)) as BufferSource, imports);
+  } else {
+    const response = await fetch(url);
+    if (!response.ok) throw new Error(`tether-ws: ${url} answered ${response.status}`);
+    made = response.headers.get("content-type")?.startsWith("application/wasm")
+      ? await WebAssembly.instantiateStreaming(response, imports)
+      : await WebAssembly.instantiate(await response.arrayBuffer(), imports);
+  }
+  x = made.instance.exports as unknown as Exports;
+  x.contract();
+  codes = JSON.parse(answer) as Contract;
+}
+
+/** Resolves once the wasm is usable; rejects if it cannot be loaded. */
+export const ready: Promise<void> = instantiate();
+// Handled here (clients report the failure in their status); `await ready`
+// still sees the rejection. Without this an SSR import would crash Node.
+ready.catch(() => {});
+
+/** The wasm's exports with strings marshalled; valid once `ready` resolved. */
+export const wasm = {
+  create: (options: string) => withText(options, (p, l) => x.create(p, l)),
+  free: (c: number) => x.free(c),
+  connect: (c: number) => x.connect(c),
+  reconnect: (c: number) => x.reconnect(c),
+  close: (c: number, code: number, reason: string) => withText(reason, (p, l) => x.close(c, code, p, l)),
+  subscribe: (c: number, topic: string, recover: boolean) =>
+    withText(topic, (p, l) => x.subscribe(c, p, l, recover ? 1 : 0)),
+  unsubscribe: (c: number, topic: string) => withText(topic, (p, l) => x.unsubscribe(c, p, l)),
+  send: (c: number, text: string) => withText(text, (p, l) => x.send(c, p, l)) !== 0,
+  request: (c: number, id: number, body: string, timeoutMs: number) =>
+    withText(body, (p, l) => x.request(c, id, p, l, timeoutMs)),
+  status(c: number): string {
+    x.status(c);
+    return answer;
+  },
+  subState(c: number, topic: string): string {
+    withText(topic, (p, l) => x.sub_state(c, p, l));
+    return answer;
+  },
+  online: (c: number, on: boolean) => x.online(c, on ? 1 : 0),
+  visible: (c: number) => x.visible(c),
+  token: (c: number, socket: number, token: string) => withText(token, (p, l) => x.token(c, socket, p, l)),
+  tokenFailed: (c: number, socket: number, why: string) =>
+    withText(why, (p, l) => x.token_failed(c, socket, p, l)),
+  /** A frame the fast path did not take: its verdict. */
+  message: (c: number, socket: number, text: string) => withText(text, (p, l) => x.message(c, socket, p, l)),
+  /** A cursor-matched publication: its verdict. */
+  next: (c: number, socket: number, cursor: number, offset: number) => x.next(c, socket, cursor, offset),
+};
