@@ -18,6 +18,8 @@ pub mod client;
 pub mod close;
 #[cfg(feature = "serde")]
 pub mod frames;
+#[cfg(feature = "serde")]
+pub mod samples;
 
 /// The protocol version this crate speaks (`connection_established.protocol`).
 pub const PROTOCOL_VERSION: u32 = 1;
