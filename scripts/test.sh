@@ -67,6 +67,14 @@ TETHER_SERVER_BIN="$ROOT/target/debug/tether-server" \
 PLAYWRIGHT_CORE="$ROOT/tools/node_modules/playwright-core/index.mjs" TETHER_TEST_OUT="$OUT/v2" \
   run "SDK v2 tests (server logs: $control_log)" node --test "$ROOT"/js/test/*.test.mjs
 
+step "test: npm package (scripts/pack.sh -> out/tether-ws-<version>.tgz) and the fixture apps installing it"
+STEP_PARENT="$STEP_NO." "$ROOT/scripts/pack.sh"
+# esbuild size ratchet, Node import, SSR, Vitest, Vite 7 and 8, webpack, Rollup in Chromium.
+TETHER_CONTROL_URL="$control_url" TETHER_SERVER_BIN="$ROOT/target/debug/tether-server" \
+PLAYWRIGHT_CORE="$ROOT/tools/node_modules/playwright-core/index.mjs" \
+  run "fixture apps (fixtures/fixtures.test.mjs; server logs: $control_log)" \
+  node --test "$ROOT/fixtures/fixtures.test.mjs"
+
 step "test: server soak, shortened (45 s of churn on the debug build; the hour: scripts/soak.sh)"
 run "build the soak tool" cargo build --locked -p tether-bench --bin soak
 # Same load as the hour, scaled down: 400 idle subscribers on 20 topics that
