@@ -44,7 +44,7 @@ function installClock() {
   };
 }
 
-const run = (fn, arg) => suite.run(`(async () => { (${installClock})(); return (${fn})(${JSON.stringify(arg)}); })()`);
+const run = (fn, arg) => suite.run(fn, arg, installClock);
 
 test("retry_and_status_times_follow_a_moved_clock", async () => {
   const { r, problems } = await run(async ({ HOUR, SLACK_MS }) => {

@@ -99,8 +99,9 @@ export const FAILED_HANDSHAKE = /WebSocket connection to .* failed|WebSocket is 
 
 /**
  * One test file's control server, static server and Chromium, started in
- * `before` and stopped in `after`. `run(fn, arg)` evaluates `fn(arg)` in a
- * fresh page (its own renderer: Chromium throttles a renderer's failed
+ * `before` and stopped in `after`. `run(fn, arg, prelude?)` evaluates
+ * `prelude()` (a file's page-side helpers), then `fn(arg)`, in a fresh
+ * page (its own renderer: Chromium throttles a renderer's failed
  * handshakes) and returns `{ r, problems }`: its result and the console
  * errors and warnings it printed.
  */
@@ -116,9 +117,10 @@ export function browserSuite() {
     await suite.web?.close();
     await suite.ctl?.stop();
   });
-  suite.run = async (fn, arg) => {
+  suite.run = async (fn, arg, prelude) => {
     const { page, problems, close } = await openPage(suite.browser, suite.web.url, suite.ctl.url);
     try {
+      if (prelude) await page.evaluate(prelude);
       return { r: await page.evaluate(fn, arg), problems };
     } finally {
       await close();

@@ -105,6 +105,7 @@ export async function poll(what, cond, ms = 5_000) {
 export function holds(t, what, ms, pred, check = () => true) {
   return new Promise((resolve, reject) => {
     let off = () => {};
+    let timer;
     const fail = (s) => {
       clearTimeout(timer);
       off();
@@ -112,7 +113,7 @@ export function holds(t, what, ms, pred, check = () => true) {
     };
     if (!pred(t.status)) return fail(t.status);
     off = t.onStatus((s) => pred(s) || fail(s));
-    const timer = setTimeout(async () => {
+    timer = setTimeout(async () => {
       off();
       if (!pred(t.status)) return fail(t.status);
       try {
