@@ -75,7 +75,8 @@ export function parse(url: unknown, options: unknown, online: boolean): Parsed {
     out[name] = v;
   };
   const fn = (key: string) => {
-    const v = top[key];
+    // null is "none", as in v1 (README "Options": tokenProvider defaults to none).
+    const v = top[key] ?? undefined;
     if (v !== undefined && typeof v !== "function") fail(`${key} must be a function`);
     return v as never;
   };

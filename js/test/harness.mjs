@@ -10,6 +10,7 @@ import { createServer } from "node:http";
 import { createInterface } from "node:readline";
 import { dirname, extname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { after, before } from "node:test";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, "../..");
@@ -90,4 +91,40 @@ export async function openPage(browser, staticUrl, controlUrl) {
   await page.waitForFunction(() => window.v2 !== undefined);
   await page.evaluate(() => window.v2.ready);
   return { page, problems, close: () => context.close() };
+}
+
+/** Chromium's console lines for a handshake that failed (a dead server) or
+ * was abandoned (a connect timeout): expected wherever a test causes one. */
+export const FAILED_HANDSHAKE = /WebSocket connection to .* failed|WebSocket is closed before the connection is established/;
+
+/**
+ * One test file's control server, static server and Chromium, started in
+ * `before` and stopped in `after`. `run(fn, arg, prelude?)` evaluates
+ * `prelude()` (a file's page-side helpers), then `fn(arg)`, in a fresh
+ * page (its own renderer: Chromium throttles a renderer's failed
+ * handshakes) and returns `{ r, problems }`: its result and the console
+ * errors and warnings it printed.
+ */
+export function browserSuite() {
+  const suite = {};
+  before(async () => {
+    suite.ctl = await startControl();
+    suite.web = await startStatic();
+    suite.browser = await launch();
+  });
+  after(async () => {
+    await suite.browser?.close();
+    await suite.web?.close();
+    await suite.ctl?.stop();
+  });
+  suite.run = async (fn, arg, prelude) => {
+    const { page, problems, close } = await openPage(suite.browser, suite.web.url, suite.ctl.url);
+    try {
+      if (prelude) await page.evaluate(prelude);
+      return { r: await page.evaluate(fn, arg), problems };
+    } finally {
+      await close();
+    }
+  };
+  return suite;
 }
