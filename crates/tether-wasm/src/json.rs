@@ -160,9 +160,10 @@ impl<'a> Scan<'a> {
             b'{' | b'[' => {
                 self.skip_nested()?;
                 let text = self.s.get(start..self.i)?;
-                Some(match text.as_bytes()[0] {
-                    b'[' => Value::Array(text),
-                    _ => Value::Object,
+                Some(if text.starts_with('[') {
+                    Value::Array(text)
+                } else {
+                    Value::Object
                 })
             }
             b't' => self.word("true", Value::Bool(true)),
