@@ -360,20 +360,19 @@ pub fn number(text: &str) -> Option<f64> {
     }
     let mut v = digits as f64;
     if digits != 0 {
-        // Exact powers of ten up to 1e22; beyond, repeated steps (the
-        // value only needs to be close there).
+        // Exact powers of ten up to 1e22 (each product on the way is exact:
+        // no table in the wasm); beyond, repeated steps (the value only
+        // needs to be close there).
         let mut e = exp;
         while e != 0 && v.is_finite() && v != 0.0 {
             let step = e.clamp(-22, 22);
-            let p = POW10[step.unsigned_abs() as usize];
+            let mut p = 1.0;
+            for _ in 0..step.unsigned_abs() {
+                p *= 10.0;
+            }
             v = if step > 0 { v * p } else { v / p };
             e -= step;
         }
     }
     Some(if negative { -v } else { v })
 }
-
-const POW10: [f64; 23] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
-    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-];
