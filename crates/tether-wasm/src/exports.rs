@@ -1,5 +1,5 @@
 //! The wasm's exports, wasm32 only (natively `free` and `alloc` would
-//! clash with libc's). Strings come in as (pointer, length) of UTF-8 the
+//! clash with libc's). Strings come in last, as (pointer, length) of UTF-8 the
 //! glue wrote into a buffer from [`alloc`]; the export borrows it for the
 //! call, the glue gives it back with [`dealloc`] after. Numbers: client
 //! and socket numbers, codes, flags (0/1), milliseconds. Which export
@@ -68,7 +68,7 @@ pub extern "C" fn close(c: u32, code: u32, p: *const u8, l: usize) {
 }
 
 #[no_mangle]
-pub extern "C" fn subscribe(c: u32, p: *const u8, l: usize, recover: u32) {
+pub extern "C" fn subscribe(c: u32, recover: u32, p: *const u8, l: usize) {
     shell::subscribe(c, arg(p, l), recover != 0)
 }
 
@@ -84,7 +84,7 @@ pub extern "C" fn send(c: u32, p: *const u8, l: usize) -> u32 {
 }
 
 #[no_mangle]
-pub extern "C" fn request(c: u32, id: u32, p: *const u8, l: usize, timeout_ms: f64) {
+pub extern "C" fn request(c: u32, id: u32, timeout_ms: f64, p: *const u8, l: usize) {
     shell::request(c, id, arg(p, l), timeout_ms)
 }
 
@@ -129,7 +129,7 @@ pub extern "C" fn opened(c: u32, socket: u32) {
 }
 
 #[no_mangle]
-pub extern "C" fn closed(c: u32, socket: u32, code: u32, p: *const u8, l: usize, clean: u32) {
+pub extern "C" fn closed(c: u32, socket: u32, code: u32, clean: u32, p: *const u8, l: usize) {
     shell::closed(c, socket, code as u16, arg(p, l), clean != 0)
 }
 
