@@ -1,8 +1,9 @@
 // `new Tether(url, options)`: validation in JS (every bad option throws a
 // TypeError naming it; the messages of v1's src/options.js), and the one
-// JSON object the wasm reads (docs/DESIGN.md, "SDK v2"): the README's
-// option names, nested ones dotted, absent when not given so the core's
-// `Config::default()` stays the one source of defaults.
+// object the wasm reads (docs/DESIGN.md, "SDK v2"): the README's option
+// names, nested ones dotted, the URLs as `urls.0`, `urls.1`, ..., absent
+// when not given so the core's `Config::default()` stays the one source of
+// defaults.
 //
 // One rule per option name (a table: each kind of check is written once);
 // a rule checks the value and answers what the wasm gets (undefined: none).
@@ -91,8 +92,8 @@ function check(value: unknown, prefix: string, out: Bag): Bag {
 }
 
 export interface Parsed {
-  /** The options text for the wasm's `create`. */
-  json: string;
+  /** The options for the wasm's `create` (its subject). */
+  bag: Record<string, unknown>;
   autoConnect: boolean;
   raw: boolean;
   protocols: string[];
@@ -109,14 +110,16 @@ export function parse(url: unknown, options: unknown, online: boolean): Parsed {
       fail("url must be a ws:// or wss:// URL string, or an array of them");
     }
   }
-  const out: Bag = { urls, online };
+  const out: Bag = { online };
+  // The wasm reads strings, not arrays.
+  urls.forEach((u, i) => (out["urls." + i] = u));
   const top = check(options, "", out) as TetherOptions;
   if (((out["backoff.maxMs"] as number) ?? DEFAULT_MAX_MS) < ((out["backoff.initialMs"] as number) ?? DEFAULT_INITIAL_MS)) {
     fail("backoff.maxMs must not be less than backoff.initialMs");
   }
   const protocols = top.protocols ?? [];
   return {
-    json: JSON.stringify(out),
+    bag: out,
     autoConnect: top.autoConnect !== false,
     raw: top.mode === "raw",
     protocols: typeof protocols === "string" ? [protocols] : protocols,

@@ -4,7 +4,7 @@
 // replaced, never changed in place, so a call from inside any callback
 // (removing itself or another listener, close, free, ...) never disturbs
 // a delivery under way; a removed listener is not called again.
-import { answer, codes, hosts, ready, str, x, type Host } from "./wasm.js";
+import { about, answer, codes, hosts, ready, str, x, type Host } from "./wasm.js";
 import { fail, parse, type Parsed } from "./options.js";
 import type {
   Frame, LogLevel, Publication, Remover, RequestError, RequestOptions, State, Status,
@@ -110,7 +110,7 @@ export class Tether {
     if (this.#inert) return;
     if (browser) listenToPage();
     this.#call(() => {
-      this.#c = str(x.create, this.#o.json);
+      this.#c = about(this.#o.bag, x.create);
       hosts.set(this.#c, this.#host());
       if (this.#o.autoConnect) x.connect(this.#c);
     });
@@ -244,7 +244,7 @@ export class Tether {
         verdict = x.next(this.#c, socket, t.cursor!, offset);
       }
     }
-    if (verdict === codes.STALE) verdict = str(x.message, object ? (data as string) : "", this.#c, socket);
+    if (verdict === codes.STALE) verdict = about(object ? f : undefined, () => x.message(this.#c, socket));
     const kind = verdict & codes.KIND_MASK;
     if (kind === codes.TOPIC) {
       for (const s of this.#topics.get(f.topic as string)?.subs ?? []) s._deliver(f as never);

@@ -38,7 +38,7 @@ export interface Exports {
   alloc(len: number): number;
   dealloc(ptr: number, len: number): void;
   contract(): void;
-  create(p: number, l: number): number;
+  create(): number;
   free(c: number): void;
   connect(c: number): void;
   reconnect(c: number): void;
@@ -57,7 +57,7 @@ export interface Exports {
   opened(c: number, socket: number): void;
   closed(c: number, socket: number, code: number, clean: number, p: number, l: number): void;
   errored(c: number, socket: number): void;
-  message(c: number, socket: number, p: number, l: number): number;
+  message(c: number, socket: number): number;
   next(c: number, socket: number, cursor: number, offset: number): number;
 }
 
@@ -88,6 +88,21 @@ export function str<A extends number[], R>(f: (...args: [...A, number, number]) 
 }
 
 const key = (c: number, socket: number) => c + "/" + socket;
+
+/** What `create` and `message` read, field by field (imports `kind`, `num`,
+ * `string`; crates/tether-wasm/src/subject.rs): the options bag, a frame. */
+let subject: Record<string, unknown> | undefined;
+/** Calls `f` with `o` as the subject. */
+export function about<R>(o: Record<string, unknown> | undefined, f: () => R): R {
+  subject = o;
+  try {
+    return f();
+  } finally {
+    subject = undefined;
+  }
+}
+const field = (p: number, l: number) => subject?.[read(p, l)];
+const TYPES = ["undefined", "boolean", "number", "string"];
 const redact = (url: string) => url.replace(/([?&]token=)[^&]*/, "$1…");
 
 const imports = {
@@ -167,6 +182,18 @@ const imports = {
     },
     text(p: number, l: number) {
       answer = read(p, l);
+    },
+    kind(p: number, l: number): number {
+      const v = field(p, l);
+      return v === null ? 4 : TYPES.indexOf(typeof v);
+    },
+    num: (p: number, l: number) => Number(field(p, l)),
+    string(p: number, l: number, out: number) {
+      const bytes = encoder.encode(field(p, l) as string);
+      const at = x.alloc(bytes.length);
+      new Uint8Array(x.memory.buffer, at, bytes.length).set(bytes);
+      // The wasm owns the buffer now (a String of it).
+      new Uint32Array(x.memory.buffer, out, 2).set([at, bytes.length]);
     },
   },
 };

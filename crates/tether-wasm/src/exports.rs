@@ -41,10 +41,11 @@ pub extern "C" fn contract() {
     host::text(contract::JSON);
 }
 
-/// A client from the options JSON; returns its number. Not connected.
+/// A client from the options (the glue's subject); returns its number.
+/// Not connected.
 #[no_mangle]
-pub extern "C" fn create(p: *const u8, l: usize) -> u32 {
-    shell::create(options::parse(arg(p, l)).unwrap_or_else(fail))
+pub extern "C" fn create() -> u32 {
+    shell::create(options::read().unwrap_or_else(fail))
 }
 
 #[no_mangle]
@@ -138,10 +139,10 @@ pub extern "C" fn errored(c: u32, socket: u32) {
     shell::errored(c, socket)
 }
 
-/// A [`contract`] verdict.
+/// The frame (the glue's subject): a [`contract`] verdict.
 #[no_mangle]
-pub extern "C" fn message(c: u32, socket: u32, p: *const u8, l: usize) -> u32 {
-    shell::message(c, socket, arg(p, l))
+pub extern "C" fn message(c: u32, socket: u32) -> u32 {
+    shell::message(c, socket)
 }
 
 /// A [`contract`] verdict.

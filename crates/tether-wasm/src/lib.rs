@@ -7,8 +7,8 @@
 //!
 //! On wasm32 the crate is `no_std` with a panic handler that traps (no
 //! `core::fmt` is linked) and lol_alloc; natively it links std, so its
-//! tests (the JSON scanner, the options, the notices, the shell over a
-//! recording host) run with `cargo test -p tether-wasm`.
+//! tests (the options, the notices, the shell over a recording host) run
+//! with `cargo test -p tether-wasm`.
 #![cfg_attr(all(target_arch = "wasm32", not(test)), no_std)]
 #![deny(missing_docs)]
 
@@ -20,11 +20,11 @@ pub mod frame;
 // Natively only the tests drive the shell (the exports are wasm32 only).
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 mod host;
-pub mod json;
 pub mod notice;
 pub mod options;
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 mod shell;
+pub mod subject;
 // Over the recording host, which exists natively only.
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod shell_tests;

@@ -11,7 +11,7 @@
 //! a listener's call (close, reconnect, subscribe, free, ...) runs on a
 //! consistent client and its own notices follow the current ones in order.
 
-use crate::frame::Scanned;
+use crate::frame::Subject;
 use crate::host;
 use crate::notice;
 use crate::options::Settings;
@@ -290,11 +290,10 @@ pub fn errored(c: u32, socket: u32) {
     });
 }
 
-/// A frame the facade's fast path did not take, as text (an empty text for
-/// one that is not a JSON object: nothing to decode, an app message). Its
-/// [`contract`] verdict.
-pub fn message(c: u32, socket: u32, text: &str) -> u32 {
-    let frame = Scanned::new(text);
+/// A frame the facade's fast path did not take, as the glue's subject (no
+/// subject for one that is not a JSON object: nothing to decode, an app
+/// message). Its [`contract`] verdict.
+pub fn message(c: u32, socket: u32) -> u32 {
     let socket = SocketId(socket.into());
     input(c, |s, now| {
         let Shell {
@@ -309,7 +308,7 @@ pub fn message(c: u32, socket: u32, text: &str) -> u32 {
                 pong_type: pong_type.as_str(),
             },
         };
-        decode(&frame, dialect, |inbound| {
+        decode(&Subject, dialect, |inbound| {
             let verdict = core.handle_frame(now, socket, inbound);
             let topic = match inbound {
                 Inbound::Publication { topic, .. } | Inbound::Subscribed { topic, .. } => {
