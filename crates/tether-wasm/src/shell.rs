@@ -142,7 +142,7 @@ pub fn create(settings: Settings) -> u32 {
     if config.mode == Mode::Tether {
         // Names the client in the server's logs (PROTOCOL.md, `sdk`).
         for url in &mut urls {
-            url.push(if url.contains('?') { '&' } else { '?' });
+            url.push(query_sep(&url));
             url.push_str(concat!("sdk=tether-ws%2F", env!("CARGO_PKG_VERSION")));
         }
     }
@@ -398,7 +398,7 @@ impl Shell {
         self.url_at = Some(at);
         let mut url = self.urls.get(at).cloned().unwrap_or_default();
         if let Some(token) = token {
-            url.push(if url.contains('?') { '&' } else { '?' });
+            url.push(query_sep(&url));
             url.push_str("token=");
             encode_uri_component(&mut url, token);
         }
@@ -552,6 +552,16 @@ fn dispatch() {
             Some(None) => {}
             None => break,
         }
+    }
+}
+
+/// What joins a parameter to `url`: `&` when it has a query, else `?`.
+fn query_sep(url: &str) -> char {
+    // Bytes, not `str::contains`: no memchr in the wasm.
+    if url.bytes().any(|b| b == b'?') {
+        '&'
+    } else {
+        '?'
     }
 }
 
