@@ -2,7 +2,7 @@
 //! none when the text was not a JSON object), read by
 //! [`tether_core::decode`] through [`Fields`], one import per field asked.
 
-use crate::subject::{self, Value};
+use crate::subject;
 use alloc::string::String;
 use tether_core::{Field, Fields, FrameType};
 
@@ -13,31 +13,22 @@ impl Fields for Subject {
     type Str = String;
 
     fn frame_type(&self) -> FrameType {
-        match subject::get("type") {
-            Value::Str(t) => FrameType::from_name(&t),
-            _ => FrameType::Other,
-        }
+        subject::text("type").map_or(FrameType::Other, |t| FrameType::from_name(&t))
     }
 
     fn type_is(&self, name: &str) -> bool {
-        subject::get("type").str() == Some(name)
+        subject::text("type").as_deref() == Some(name)
     }
 
     fn string(&self, field: Field) -> Option<String> {
-        match subject::get(field.name()) {
-            Value::Str(s) => Some(s),
-            _ => None,
-        }
+        subject::text(field.name())
     }
 
     fn number(&self, field: Field) -> Option<f64> {
-        subject::get(field.name()).num()
+        subject::num(field.name())
     }
 
     fn boolean(&self, field: Field) -> Option<bool> {
-        match subject::get(field.name()) {
-            Value::Bool(b) => Some(b),
-            _ => None,
-        }
+        subject::flag(field.name())
     }
 }

@@ -6,7 +6,7 @@
 //! the wrong type is ignored. `autoConnect` is the facade's (it calls
 //! `connect`). See docs/DESIGN.md ("SDK v2").
 
-use crate::subject::{self, Value};
+use crate::subject::{flag, has, num, text};
 use alloc::string::String;
 use alloc::vec::Vec;
 use tether_core::{Config, Jitter, Mode};
@@ -43,21 +43,12 @@ pub fn read() -> Option<Settings> {
         key.clear();
         key.push_str("urls.");
         push_u64(&mut key, s.urls.len() as u64);
-        match subject::get(&key) {
-            Value::Str(url) => s.urls.push(url),
-            _ => break,
+        match text(&key) {
+            Some(url) => s.urls.push(url),
+            None => break,
         }
     }
-    let flag = |key| match subject::get(key) {
-        Value::Bool(b) => Some(b),
-        _ => None,
-    };
     // Durations and counts: the facade rounded them; `as` saturates.
-    let num = |key| subject::get(key).num();
-    let text = |key| match subject::get(key) {
-        Value::Str(s) => Some(s),
-        _ => None,
-    };
     if let Some(on) = flag("tokenProvider") {
         s.token = on;
     }
@@ -90,18 +81,16 @@ pub fn read() -> Option<Settings> {
         _ => {}
     }
     // Present: a number, or null (never give up).
-    let attempts = subject::get("backoff.maxAttempts");
-    if attempts != Value::Absent {
-        b.max_attempts = attempts.num().map(|n| n as u32);
+    if has("backoff.maxAttempts") {
+        b.max_attempts = num("backoff.maxAttempts").map(|n| n as u32);
     }
     if flag("heartbeat") == Some(false) {
         c.heartbeat = None;
     }
     if let Some(h) = &mut c.heartbeat {
         // Present: a number, or null (the server's).
-        let interval = subject::get("heartbeat.intervalMs");
-        if interval != Value::Absent {
-            h.interval_ms = interval.num().map(|n| n as u64);
+        if has("heartbeat.intervalMs") {
+            h.interval_ms = num("heartbeat.intervalMs").map(|n| n as u64);
         }
         if let Some(n) = num("heartbeat.timeoutMs") {
             h.timeout_ms = n as u64;

@@ -7,53 +7,30 @@
 use crate::host;
 use alloc::string::String;
 
-/// What a key of the subject holds; values of other types are
-/// [`Value::Other`] (objects, arrays, functions).
-#[derive(Clone, Debug, PartialEq)]
-pub enum Value {
-    /// No such key (or `undefined`), or no subject (a frame that is not an
-    /// object).
-    Absent,
-    /// `null`.
-    Null,
-    /// `true` or `false`.
-    Bool(bool),
-    /// A number.
-    Num(f64),
-    /// A string.
-    Str(String),
-    /// Anything else.
-    Other,
+// The glue's answer to `kind`: the index of `typeof subject[key]` in
+// `undefined, boolean, number, string`; 4 for null; anything else for the
+// other types (docs/DESIGN.md, "SDK v2").
+const ABSENT: u32 = 0;
+const BOOLEAN: u32 = 1;
+const NUMBER: u32 = 2;
+const STRING: u32 = 3;
+
+/// Whether `subject[key]` is there (not `undefined`), whatever it is.
+pub fn has(key: &str) -> bool {
+    host::kind(key) != ABSENT
 }
 
-/// `subject[key]`.
-pub fn get(key: &str) -> Value {
-    // The glue's answer: the index of `typeof` in `undefined, boolean,
-    // number, string`, 4 for null (docs/DESIGN.md, "SDK v2").
-    match host::kind(key) {
-        0 => Value::Absent,
-        1 => Value::Bool(host::num(key) != 0.0),
-        2 => Value::Num(host::num(key)),
-        3 => Value::Str(host::string(key)),
-        4 => Value::Null,
-        _ => Value::Other,
-    }
+/// `subject[key]`, when it is a boolean.
+pub fn flag(key: &str) -> Option<bool> {
+    (host::kind(key) == BOOLEAN).then(|| host::num(key) != 0.0)
 }
 
-impl Value {
-    /// The number, if this is one.
-    pub fn num(&self) -> Option<f64> {
-        match self {
-            Value::Num(n) => Some(*n),
-            _ => None,
-        }
-    }
+/// `subject[key]`, when it is a number.
+pub fn num(key: &str) -> Option<f64> {
+    (host::kind(key) == NUMBER).then(|| host::num(key))
+}
 
-    /// The string, if this is one.
-    pub fn str(&self) -> Option<&str> {
-        match self {
-            Value::Str(s) => Some(s),
-            _ => None,
-        }
-    }
+/// `subject[key]`, when it is a string.
+pub fn text(key: &str) -> Option<String> {
+    (host::kind(key) == STRING).then(|| host::string(key))
 }
