@@ -142,7 +142,7 @@ pub fn create(settings: Settings) -> u32 {
     if config.mode == Mode::Tether {
         // Names the client in the server's logs (PROTOCOL.md, `sdk`).
         for url in &mut urls {
-            url.push(query_sep(&url));
+            url.push(query_sep(url));
             url.push_str(concat!("sdk=tether-ws%2F", env!("CARGO_PKG_VERSION")));
         }
     }
