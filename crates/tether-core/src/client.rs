@@ -668,7 +668,7 @@ impl Client {
         if matches!(self.phase, Phase::Closed | Phase::Failed { .. }) {
             return Err(RequestError::Closed);
         }
-        if !frames::trim_json_ws(&body).starts_with('{') {
+        if !frames::trim_json_ws(&body).starts_with("{") {
             return Err(RequestError::NotAnObject);
         }
         self.last_request += 1;

@@ -142,7 +142,7 @@ pub fn create(settings: Settings) -> u32 {
     if config.mode == Mode::Tether {
         // Names the client in the server's logs (PROTOCOL.md, `sdk`).
         for url in &mut urls {
-            url.push(query_sep(url));
+            url.push_str(query_sep(url));
             url.push_str(concat!("sdk=tether-ws%2F", env!("CARGO_PKG_VERSION")));
         }
     }
@@ -398,7 +398,7 @@ impl Shell {
         self.url_at = Some(at);
         let mut url = self.urls.get(at).cloned().unwrap_or_default();
         if let Some(token) = token {
-            url.push(query_sep(&url));
+            url.push_str(query_sep(&url));
             url.push_str("token=");
             encode_uri_component(&mut url, token);
         }
@@ -556,26 +556,32 @@ fn dispatch() {
 }
 
 /// What joins a parameter to `url`: `&` when it has a query, else `?`.
-fn query_sep(url: &str) -> char {
+fn query_sep(url: &str) -> &'static str {
     // Bytes, not `str::contains`: no memchr in the wasm.
     if url.bytes().any(|b| b == b'?') {
-        '&'
+        "&"
     } else {
-        '?'
+        "?"
     }
 }
 
 /// `encodeURIComponent`: every byte of the UTF-8 but `A-Z a-z 0-9 - _ . !
 /// ~ * ' ( )` as `%XX`.
 fn encode_uri_component(out: &mut String, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for b in s.bytes() {
+    const HEX: &str = "0123456789ABCDEF";
+    // Pieces of strings, never `String::push(char)` (the UTF-8 encoder).
+    let hex = |d: u8| {
+        HEX.get(usize::from(d)..usize::from(d) + 1)
+            .unwrap_or_default()
+    };
+    for (i, b) in s.bytes().enumerate() {
         if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
-            out.push(char::from(b));
+            out.push_str(s.get(i..i + 1).unwrap_or_default());
         } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 15)]));
+            #[allow(clippy::single_char_add_str)]
+            out.push_str("%");
+            out.push_str(hex(b >> 4));
+            out.push_str(hex(b & 15));
         }
     }
 }
