@@ -94,6 +94,9 @@ export class Tether {
   #inert: boolean;
   #o: Parsed;
   #status: Status;
+  /** The last status the listeners heard: what the log's transitions are
+   * from (the getter may have seen a newer one in between). */
+  #heard: Status;
   #statusText = "";
   #statusL: List<Status> = { items: [] };
   #messageL: List<unknown> = { items: [] };
@@ -106,7 +109,7 @@ export class Tether {
     const online = browser && typeof navigator !== "undefined" ? navigator.onLine !== false : true;
     this.#o = parse(url, options, online);
     this.#inert = !this.#o.WebSocket && !(browser && typeof WebSocket === "function");
-    this.#status = makeStatus({ state: this.#o.autoConnect && !this.#inert ? "connecting" : "idle" });
+    this.#heard = this.#status = makeStatus({ state: this.#o.autoConnect && !this.#inert ? "connecting" : "idle" });
     if (this.#inert) return;
     if (browser) listenToPage();
     this.#call(() => {
@@ -139,8 +142,8 @@ export class Tether {
   }
 
   #setStatus(next: Status) {
-    const prev = this.#status;
-    this.#status = next;
+    const prev = this.#heard;
+    this.#heard = this.#status = next;
     if (prev.state !== next.state) {
       const level = next.state === "failed" ? "error" : "info";
       const data =
