@@ -52,7 +52,7 @@ WASM_FEATURES=(--enable-reference-types --enable-bulk-memory --enable-nontrappin
 build_sdk_v2() {
   local out="$1"
   run "cargo build -p tether-wasm (wasm32, wasm-release)" \
-    cargo build --locked -q -p tether-wasm --target wasm32-unknown-unknown --profile wasm-release
+    cargo build --locked -q -p tether-wasm --features small --target wasm32-unknown-unknown --profile wasm-release
   mkdir -p "$out"
   run "wasm-opt tether.wasm" wasm-opt "${WASM_FEATURES[@]}" -Oz --converge --strip-debug \
     --strip-producers --strip-target-features \

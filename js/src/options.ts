@@ -1,41 +1,100 @@
 // `new Tether(url, options)`: validation in JS (every bad option throws a
 // TypeError naming it; the messages of v1's src/options.js), and the one
-// JSON object the wasm reads (docs/DESIGN.md, "SDK v2"): the README's
-// option names, nested ones dotted, absent when not given so the core's
-// `Config::default()` stays the one source of defaults.
+// object the wasm reads (docs/DESIGN.md, "SDK v2"): the README's option
+// names, nested ones dotted, the URLs as `urls.0`, `urls.1`, ..., absent
+// when not given so the core's `Config::default()` stays the one source of
+// defaults.
+//
+// One rule per option name (a table: each kind of check is written once);
+// a rule checks the value and answers what the wasm gets (undefined: none).
 import type { Logger, TetherOptions, WebSocketConstructor } from "./types.js";
-
-const TOP = ["autoConnect", "mode", "protocols", "tokenProvider", "connectTimeoutMs",
-  "stableAfterMs", "backoff", "heartbeat", "queue", "raw", "WebSocket", "logger"];
-const GROUPS: Record<string, string[]> = {
-  backoff: ["initialMs", "maxMs", "factor", "jitter", "maxAttempts"],
-  heartbeat: ["intervalMs", "timeoutMs"],
-  queue: ["maxMessages", "maxBytes"],
-  raw: ["pingMessage", "pongType"],
-};
-// Only for the one check that spans two options when just one is given
-// (README "Options": backoff.initialMs 1000, backoff.maxMs 30000).
-const DEFAULT_INITIAL_MS = 1000;
-const DEFAULT_MAX_MS = 30_000;
 
 export const fail = (message: string): never => {
   throw new TypeError(message);
 };
 
 type Bag = Record<string, unknown>;
+// `any`: each rule narrows the value itself.
+type Rule = (v: any, name: string) => unknown;
 
-function group(value: unknown, name: string, known: string[]): Bag {
+const must = (ok: unknown, name: string, what: string) => ok || fail(`${name} must be ${what}`);
+/** A duration: finite, > 0 (or >= 0 when `zero`), rounded; null where `nul`. */
+const ms = (zero: boolean, nul?: boolean): Rule => (v, name) =>
+  v === null && nul
+    ? null
+    : (must(typeof v === "number" && Number.isFinite(v) && (v > 0 || (zero && v === 0)), name,
+        `a finite number of milliseconds ${zero ? ">=" : ">"} 0`), Math.round(v));
+const count = (nul?: boolean): Rule => (v, name) =>
+  v === null && nul ? null : (must(Number.isSafeInteger(v) && v >= 0, name, "a non-negative integer"), v);
+const oneOf = (names: string[], what: string): Rule => (v, name) => (must(names.includes(v), name, what), v);
+/** Functions stay in JS: the wasm hears nothing of them. null is "none",
+ * as in v1 (README "Options": tokenProvider defaults to none). */
+const fn: Rule = (v, name) => void (v === null || must(typeof v === "function", name, "a function"));
+
+const RULES: Record<string, Rule> = {
+  autoConnect: (v, name) => void must(typeof v === "boolean", name, "a boolean"),
+  mode: oneOf(["tether", "raw"], '"tether" or "raw"'),
+  protocols: (v, name) =>
+    void must(typeof v === "string" || (Array.isArray(v) && v.every((p) => typeof p === "string")), name,
+      "an array of strings"),
+  tokenProvider: (v, name) => (fn(v, name), v !== null || undefined),
+  WebSocket: fn,
+  logger: fn,
+  connectTimeoutMs: ms(false),
+  stableAfterMs: ms(true),
+  "backoff.initialMs": ms(true),
+  "backoff.maxMs": ms(true),
+  "backoff.factor": (v, name) =>
+    (must(typeof v === "number" && Number.isFinite(v) && v >= 1, name, "a finite number >= 1"), v),
+  "backoff.jitter": oneOf(["full", "equal", "none"], '"full", "equal" or "none"'),
+  "backoff.maxAttempts": count(true),
+  "heartbeat.intervalMs": ms(false, true),
+  "heartbeat.timeoutMs": ms(false),
+  "queue.maxMessages": count(),
+  "queue.maxBytes": count(),
+  "raw.pingMessage": (v, name) => {
+    if (typeof v === "string") return v;
+    must(v !== null && typeof v === "object", name, "an object or a string");
+    let text: unknown;
+    try {
+      text = JSON.stringify(v);
+    } catch {
+      // Below.
+    }
+    must(typeof text === "string", name, "JSON-serialisable");
+    return text;
+  },
+  "raw.pongType": (v, name) => (must(typeof v === "string", name, "a string"), v),
+};
+const GROUPS = ["backoff", "heartbeat", "queue", "raw"];
+// Only for the one check that spans two options when just one is given
+// (README "Options": backoff.initialMs 1000, backoff.maxMs 30000).
+const DEFAULT_INITIAL_MS = 1000;
+const DEFAULT_MAX_MS = 30_000;
+
+/** Checks each option of `value` (a group when `prefix` is "backoff." ...)
+ * into `out`; an unknown name throws. */
+function check(value: unknown, prefix: string, out: Bag): Bag {
   if (value === undefined || value === null) return {};
-  if (typeof value !== "object" || Array.isArray(value)) fail(`${name || "options"} must be an object`);
-  for (const key of Object.keys(value as Bag)) {
-    if (!known.includes(key)) fail(`unknown option ${name ? name + "." : ""}${key}`);
+  must(typeof value === "object" && !Array.isArray(value), prefix.slice(0, -1) || "options", "an object");
+  for (const [key, v] of Object.entries(value as Bag)) {
+    const name = prefix + key;
+    if (v === undefined) continue;
+    if (!prefix && GROUPS.includes(key)) {
+      if (key === "heartbeat" && v === false) out.heartbeat = false;
+      else check(v, name + ".", out);
+      continue;
+    }
+    const rule = RULES[name] ?? fail(`unknown option ${name}`);
+    const sent = rule(v, name);
+    if (sent !== undefined) out[name] = sent;
   }
   return value as Bag;
 }
 
 export interface Parsed {
-  /** The options text for the wasm's `create`. */
-  json: string;
+  /** The options for the wasm's `create` (its subject). */
+  bag: Record<string, unknown>;
   autoConnect: boolean;
   raw: boolean;
   protocols: string[];
@@ -52,94 +111,21 @@ export function parse(url: unknown, options: unknown, online: boolean): Parsed {
       fail("url must be a ws:// or wss:// URL string, or an array of them");
     }
   }
-  const top = group(options, "", TOP);
-  const out: Bag = { urls, online };
-  // A duration in ms: finite, > 0 (or >= 0 when `zeroOk`), rounded; null
-  // passes where `nullOk`.
-  const ms = (obj: Bag, prefix: string, key: string, zeroOk: boolean, nullOk = false) => {
-    const v = obj[key];
-    if (v === undefined) return;
-    const name = prefix + key;
-    if (v === null && nullOk) return void (out[name] = null);
-    if (typeof v !== "number" || !Number.isFinite(v) || !(v > 0 || (zeroOk && v === 0))) {
-      fail(`${name} must be a finite number of milliseconds ${zeroOk ? ">=" : ">"} 0`);
-    }
-    out[name] = Math.round(v as number);
-  };
-  const count = (obj: Bag, prefix: string, key: string, nullOk = false) => {
-    const v = obj[key];
-    if (v === undefined) return;
-    const name = prefix + key;
-    if (v === null && nullOk) return void (out[name] = null);
-    if (!Number.isSafeInteger(v) || (v as number) < 0) fail(`${name} must be a non-negative integer`);
-    out[name] = v;
-  };
-  const fn = (key: string) => {
-    // null is "none", as in v1 (README "Options": tokenProvider defaults to none).
-    const v = top[key] ?? undefined;
-    if (v !== undefined && typeof v !== "function") fail(`${key} must be a function`);
-    return v as never;
-  };
-  if (top.autoConnect !== undefined && typeof top.autoConnect !== "boolean") fail("autoConnect must be a boolean");
-  if (top.mode !== undefined && top.mode !== "tether" && top.mode !== "raw") fail('mode must be "tether" or "raw"');
-  if (top.mode !== undefined) out.mode = top.mode;
-  let protocols = top.protocols === undefined ? [] : top.protocols;
-  if (typeof protocols === "string") protocols = [protocols];
-  if (!Array.isArray(protocols) || protocols.some((p) => typeof p !== "string")) fail("protocols must be an array of strings");
-  const tokenProvider = fn("tokenProvider");
-  if (tokenProvider) out.tokenProvider = true;
-  ms(top, "", "connectTimeoutMs", false);
-  ms(top, "", "stableAfterMs", true);
-  const backoff = group(top.backoff, "backoff", GROUPS.backoff);
-  ms(backoff, "backoff.", "initialMs", true);
-  ms(backoff, "backoff.", "maxMs", true);
-  const initial = (out["backoff.initialMs"] as number | undefined) ?? DEFAULT_INITIAL_MS;
-  if (((out["backoff.maxMs"] as number | undefined) ?? DEFAULT_MAX_MS) < initial) {
+  const out: Bag = { online };
+  // The wasm reads strings, not arrays.
+  urls.forEach((u, i) => (out["urls." + i] = u));
+  const top = check(options, "", out) as TetherOptions;
+  if (((out["backoff.maxMs"] as number) ?? DEFAULT_MAX_MS) < ((out["backoff.initialMs"] as number) ?? DEFAULT_INITIAL_MS)) {
     fail("backoff.maxMs must not be less than backoff.initialMs");
   }
-  const factor = backoff.factor;
-  if (factor !== undefined) {
-    if (!(typeof factor === "number" && Number.isFinite(factor) && factor >= 1)) fail("backoff.factor must be a finite number >= 1");
-    out["backoff.factor"] = factor;
-  }
-  const jitter = backoff.jitter;
-  if (jitter !== undefined) {
-    if (jitter !== "full" && jitter !== "equal" && jitter !== "none") fail('backoff.jitter must be "full", "equal" or "none"');
-    out["backoff.jitter"] = jitter;
-  }
-  count(backoff, "backoff.", "maxAttempts", true);
-  if (top.heartbeat === false) out.heartbeat = false;
-  else {
-    const heartbeat = group(top.heartbeat, "heartbeat", GROUPS.heartbeat);
-    ms(heartbeat, "heartbeat.", "intervalMs", false, true);
-    ms(heartbeat, "heartbeat.", "timeoutMs", false);
-  }
-  const queue = group(top.queue, "queue", GROUPS.queue);
-  count(queue, "queue.", "maxMessages");
-  count(queue, "queue.", "maxBytes");
-  const raw = group(top.raw, "raw", GROUPS.raw);
-  let ping = raw.pingMessage;
-  if (ping !== undefined && typeof ping !== "string") {
-    if (ping === null || typeof ping !== "object") fail("raw.pingMessage must be an object or a string");
-    try {
-      ping = JSON.stringify(ping);
-    } catch {
-      ping = undefined;
-    }
-    if (typeof ping !== "string") fail("raw.pingMessage must be JSON-serialisable");
-  }
-  if (ping !== undefined) out["raw.pingMessage"] = ping;
-  if (raw.pongType !== undefined) {
-    if (typeof raw.pongType !== "string") fail("raw.pongType must be a string");
-    out["raw.pongType"] = raw.pongType;
-  }
+  const protocols = top.protocols ?? [];
   return {
-    json: JSON.stringify(out),
+    bag: out,
     autoConnect: top.autoConnect !== false,
     raw: top.mode === "raw",
-    protocols: protocols as string[],
-    tokenProvider,
-    WebSocket: fn("WebSocket"),
-    logger: fn("logger"),
+    protocols: typeof protocols === "string" ? [protocols] : protocols,
+    tokenProvider: top.tokenProvider ?? undefined,
+    WebSocket: top.WebSocket ?? undefined,
+    logger: top.logger ?? undefined,
   };
 }

@@ -4,7 +4,7 @@
 // replaced, never changed in place, so a call from inside any callback
 // (removing itself or another listener, close, free, ...) never disturbs
 // a delivery under way; a removed listener is not called again.
-import { codes, hosts, ready, wasm, type Host } from "./wasm.js";
+import { about, answer, codes, hosts, ready, str, x, type Host } from "./wasm.js";
 import { fail, parse, type Parsed } from "./options.js";
 import type {
   Frame, LogLevel, Publication, Remover, RequestError, RequestOptions, State, Status,
@@ -68,11 +68,11 @@ function listenToPage() {
   const each = (f: (c: number) => void) => () => {
     if (loaded) for (const c of [...hosts.keys()]) f(c);
   };
-  addEventListener("online", each((c) => wasm.online(c, true)));
-  addEventListener("offline", each((c) => wasm.online(c, false)));
-  addEventListener("pageshow", each((c) => wasm.visible(c)));
+  addEventListener("online", each((c) => x.online(c, 1)));
+  addEventListener("offline", each((c) => x.online(c, 0)));
+  addEventListener("pageshow", each((c) => x.visible(c)));
   if (typeof document !== "undefined") {
-    document.addEventListener("visibilitychange", each((c) => document.visibilityState === "visible" && wasm.visible(c)));
+    document.addEventListener("visibilitychange", each((c) => document.visibilityState === "visible" && x.visible(c)));
   }
 }
 
@@ -94,6 +94,9 @@ export class Tether {
   #inert: boolean;
   #o: Parsed;
   #status: Status;
+  /** The last status the listeners heard: what the log's transitions are
+   * from (the getter may have seen a newer one in between). */
+  #heard: Status;
   #statusText = "";
   #statusL: List<Status> = { items: [] };
   #messageL: List<unknown> = { items: [] };
@@ -106,13 +109,13 @@ export class Tether {
     const online = browser && typeof navigator !== "undefined" ? navigator.onLine !== false : true;
     this.#o = parse(url, options, online);
     this.#inert = !this.#o.WebSocket && !(browser && typeof WebSocket === "function");
-    this.#status = makeStatus({ state: this.#o.autoConnect && !this.#inert ? "connecting" : "idle" });
+    this.#heard = this.#status = makeStatus({ state: this.#o.autoConnect && !this.#inert ? "connecting" : "idle" });
     if (this.#inert) return;
     if (browser) listenToPage();
     this.#call(() => {
-      this.#c = wasm.create(this.#o.json);
+      this.#c = about(this.#o.bag, x.create);
       hosts.set(this.#c, this.#host());
-      if (this.#o.autoConnect) wasm.connect(this.#c);
+      if (this.#o.autoConnect) x.connect(this.#c);
     });
   }
 
@@ -139,8 +142,8 @@ export class Tether {
   }
 
   #setStatus(next: Status) {
-    const prev = this.#status;
-    this.#status = next;
+    const prev = this.#heard;
+    this.#heard = this.#status = next;
     if (prev.state !== next.state) {
       const level = next.state === "failed" ? "error" : "info";
       const data =
@@ -203,13 +206,13 @@ export class Tether {
   #token(socket: number) {
     const answer = (token: unknown) => {
       if (this.#freed) return;
-      if (typeof token === "string") wasm.token(this.#c, socket, token);
+      if (typeof token === "string") str(x.token, token, this.#c, socket);
       else failed("tokenProvider must resolve to a string");
     };
     const failed = (why: string) => {
       if (this.#freed) return;
       this.#log("warn", why);
-      wasm.tokenFailed(this.#c, socket, why);
+      str(x.token_failed, why, this.#c, socket);
     };
     let token: unknown;
     try {
@@ -241,10 +244,10 @@ export class Tether {
       const t = this.#topics.get(f.topic as string);
       const offset = f.offset as number;
       if (t?.epoch !== undefined && f.epoch === t.epoch && Number.isSafeInteger(offset) && offset >= 0) {
-        verdict = wasm.next(this.#c, socket, t.cursor!, offset);
+        verdict = x.next(this.#c, socket, t.cursor!, offset);
       }
     }
-    if (verdict === codes.STALE) verdict = wasm.message(this.#c, socket, object ? (data as string) : "");
+    if (verdict === codes.STALE) verdict = about(object ? f : undefined, () => x.message(this.#c, socket));
     const kind = verdict & codes.KIND_MASK;
     if (kind === codes.TOPIC) {
       for (const s of this.#topics.get(f.topic as string)?.subs ?? []) s._deliver(f as never);
@@ -270,7 +273,8 @@ export class Tether {
   /** The status snapshot (frozen; the same object until it changes). */
   get status(): Status {
     if (!loaded || this.#c < 0 || this.#freed) return this.#status;
-    const text = wasm.status(this.#c);
+    x.status(this.#c);
+    const text = answer;
     if (text !== this.#statusText) {
       this.#statusText = text;
       this.#status = makeStatus(JSON.parse(text).status);
@@ -302,16 +306,16 @@ export class Tether {
     let t = this.#topics.get(topic);
     if (!t) {
       this.#topics.set(topic, (t = { subs: [] }));
-      this.#call(() => wasm.subscribe(this.#c, topic, recover));
+      this.#call(() => str(x.subscribe, topic, this.#c, recover ? 1 : 0));
     }
     const topicRef = t;
     const sub: Subscription = new Subscription(topic, callback as never, {
-      state: () => (this.#freed || !loaded || this.#c < 0 ? "pending" : (wasm.subState(this.#c, topic) as SubscriptionState)),
+      state: () => (this.#freed || !loaded || this.#c < 0 ? "pending" : (str(x.sub_state, topic, this.#c), answer as SubscriptionState)),
       leave: () => {
         topicRef.subs = topicRef.subs.filter((s) => s !== sub);
         if (topicRef.subs.length === 0 && this.#topics.get(topic) === topicRef) {
           this.#topics.delete(topic);
-          this.#call(() => wasm.unsubscribe(this.#c, topic));
+          this.#call(() => str(x.unsubscribe, topic, this.#c));
         }
       },
     });
@@ -328,8 +332,8 @@ export class Tether {
     }
     if (typeof text !== "string") fail("send() takes a string or a JSON-serialisable value");
     let sent = !this.#freed && !this.#inert && loadError === undefined;
-    if (sent && loaded) sent = wasm.send(this.#c, text!);
-    else if (sent) this.#call(() => wasm.send(this.#c, text!) || this.#log("warn", "dropped message", { bytes: text!.length }));
+    if (sent && loaded) sent = str(x.send, text!, this.#c) !== 0;
+    else if (sent) this.#call(() => str(x.send, text!, this.#c) || this.#log("warn", "dropped message", { bytes: text!.length }));
     if (!sent) this.#log("warn", "dropped message", { bytes: text!.length });
     return sent;
   }
@@ -355,23 +359,23 @@ export class Tether {
       }
       const id = ++this.#lastId;
       this.#requests.set(id, [resolve, reject]);
-      this.#call(() => wasm.request(this.#c, id, body!, Math.round(timeoutMs)));
+      this.#call(() => str(x.request, body!, this.#c, id, Math.round(timeoutMs)));
     });
   }
 
   connect(): void {
-    this.#call(() => wasm.connect(this.#c));
+    this.#call(() => x.connect(this.#c));
   }
 
   reconnect(): void {
-    this.#call(() => wasm.reconnect(this.#c));
+    this.#call(() => x.reconnect(this.#c));
   }
 
   close(code = 1000, reason = ""): void {
     if (code !== 1000 && !(Number.isInteger(code) && code >= 3000 && code <= 4999)) {
       fail("close code must be 1000 or in 3000-4999");
     }
-    this.#call(() => wasm.close(this.#c, code, String(reason)));
+    this.#call(() => str(x.close, String(reason), this.#c, code));
   }
 
   /** Closes the socket and releases the client; listeners hear nothing
@@ -381,7 +385,7 @@ export class Tether {
     this.#freed = true;
     if (this.#c >= 0) {
       hosts.delete(this.#c);
-      wasm.free(this.#c);
+      x.free(this.#c);
     }
     const pending = [...this.#requests.values()];
     this.#requests.clear();

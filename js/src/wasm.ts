@@ -31,20 +31,22 @@ export interface Contract {
   KIND_MASK: number;
 }
 
-interface Exports {
+/** The wasm's exports (crates/tether-wasm/src/exports.rs); a string is
+ * always the last parameter, as (pointer, length): see [`str`]. */
+export interface Exports {
   memory: WebAssembly.Memory;
   alloc(len: number): number;
   dealloc(ptr: number, len: number): void;
   contract(): void;
-  create(p: number, l: number): number;
+  create(): number;
   free(c: number): void;
   connect(c: number): void;
   reconnect(c: number): void;
   close(c: number, code: number, p: number, l: number): void;
-  subscribe(c: number, p: number, l: number, recover: number): void;
+  subscribe(c: number, recover: number, p: number, l: number): void;
   unsubscribe(c: number, p: number, l: number): void;
   send(c: number, p: number, l: number): number;
-  request(c: number, id: number, p: number, l: number, timeoutMs: number): void;
+  request(c: number, id: number, timeoutMs: number, p: number, l: number): void;
   status(c: number): void;
   sub_state(c: number, p: number, l: number): void;
   online(c: number, on: number): void;
@@ -53,17 +55,18 @@ interface Exports {
   token(c: number, socket: number, p: number, l: number): void;
   token_failed(c: number, socket: number, p: number, l: number): void;
   opened(c: number, socket: number): void;
-  closed(c: number, socket: number, code: number, p: number, l: number, clean: number): void;
+  closed(c: number, socket: number, code: number, clean: number, p: number, l: number): void;
   errored(c: number, socket: number): void;
-  message(c: number, socket: number, p: number, l: number): number;
+  message(c: number, socket: number): number;
   next(c: number, socket: number, cursor: number, offset: number): number;
 }
 
 /** Live clients by number. */
 export const hosts = new Map<number, Host>();
-let x: Exports;
+/** The exports; valid once `ready` resolved. */
+export let x: Exports;
 /** The last answer of a getter export (`text` import). */
-let answer = "";
+export let answer = "";
 const sockets = new Map<string, WebSocketLike>();
 const timers = new Map<number, ReturnType<typeof setTimeout>>();
 const encoder = new TextEncoder();
@@ -71,19 +74,35 @@ const decoder = new TextDecoder();
 
 const read = (p: number, l: number) => decoder.decode(new Uint8Array(x.memory.buffer, p, l));
 
-/** Calls `f` with `s` in wasm memory (views are made anew: memory may grow). */
-function withText<T>(s: string, f: (p: number, l: number) => T): T {
+/** Calls export `f` with the numbers `a`, then `s` as (pointer, length) in
+ * wasm memory (views are made anew: memory may grow). */
+export function str<A extends number[], R>(f: (...args: [...A, number, number]) => R, s: string, ...a: A): R {
   const bytes = encoder.encode(s);
   const p = x.alloc(bytes.length);
   new Uint8Array(x.memory.buffer, p, bytes.length).set(bytes);
   try {
-    return f(p, bytes.length);
+    return f(...a, p, bytes.length);
   } finally {
     x.dealloc(p, bytes.length);
   }
 }
 
 const key = (c: number, socket: number) => c + "/" + socket;
+
+/** What `create` and `message` read, field by field (imports `kind`, `num`,
+ * `string`; crates/tether-wasm/src/subject.rs): the options bag, a frame. */
+let subject: Record<string, unknown> | undefined;
+/** Calls `f` with `o` as the subject. */
+export function about<R>(o: Record<string, unknown> | undefined, f: () => R): R {
+  subject = o;
+  try {
+    return f();
+  } finally {
+    subject = undefined;
+  }
+}
+const field = (p: number, l: number) => subject?.[read(p, l)];
+const TYPES = ["undefined", "boolean", "number", "string"];
 const redact = (url: string) => url.replace(/([?&]token=)[^&]*/, "$1…");
 
 const imports = {
@@ -111,7 +130,7 @@ const imports = {
       ws.onclose = (e) => {
         sockets.delete(k);
         host.log("info", "closed", { code: e.code, reason: e.reason, wasClean: e.wasClean });
-        withText(e.reason ?? "", (rp, rl) => x.closed(c, socket, e.code, rp, rl, e.wasClean ? 1 : 0));
+        str(x.closed, e.reason ?? "", c, socket, e.code, e.wasClean ? 1 : 0);
       };
       return 1;
     },
@@ -164,6 +183,18 @@ const imports = {
     text(p: number, l: number) {
       answer = read(p, l);
     },
+    kind(p: number, l: number): number {
+      const v = field(p, l);
+      return v === null ? 4 : TYPES.indexOf(typeof v);
+    },
+    num: (p: number, l: number) => Number(field(p, l)),
+    string(p: number, l: number, out: number) {
+      const bytes = encoder.encode(field(p, l) as string);
+      const at = x.alloc(bytes.length);
+      new Uint8Array(x.memory.buffer, at, bytes.length).set(bytes);
+      // The wasm owns the buffer now (a String of it).
+      new Uint32Array(x.memory.buffer, out, 2).set([at, bytes.length]);
+    },
   },
 };
 
@@ -198,35 +229,3 @@ export const ready: Promise<void> = instantiate();
 // Handled here (clients report the failure in their status); `await ready`
 // still sees the rejection. Without this an SSR import would crash Node.
 ready.catch(() => {});
-
-/** The wasm's exports with strings marshalled; valid once `ready` resolved. */
-export const wasm = {
-  create: (options: string) => withText(options, (p, l) => x.create(p, l)),
-  free: (c: number) => x.free(c),
-  connect: (c: number) => x.connect(c),
-  reconnect: (c: number) => x.reconnect(c),
-  close: (c: number, code: number, reason: string) => withText(reason, (p, l) => x.close(c, code, p, l)),
-  subscribe: (c: number, topic: string, recover: boolean) =>
-    withText(topic, (p, l) => x.subscribe(c, p, l, recover ? 1 : 0)),
-  unsubscribe: (c: number, topic: string) => withText(topic, (p, l) => x.unsubscribe(c, p, l)),
-  send: (c: number, text: string) => withText(text, (p, l) => x.send(c, p, l)) !== 0,
-  request: (c: number, id: number, body: string, timeoutMs: number) =>
-    withText(body, (p, l) => x.request(c, id, p, l, timeoutMs)),
-  status(c: number): string {
-    x.status(c);
-    return answer;
-  },
-  subState(c: number, topic: string): string {
-    withText(topic, (p, l) => x.sub_state(c, p, l));
-    return answer;
-  },
-  online: (c: number, on: boolean) => x.online(c, on ? 1 : 0),
-  visible: (c: number) => x.visible(c),
-  token: (c: number, socket: number, token: string) => withText(token, (p, l) => x.token(c, socket, p, l)),
-  tokenFailed: (c: number, socket: number, why: string) =>
-    withText(why, (p, l) => x.token_failed(c, socket, p, l)),
-  /** A frame the fast path did not take: its verdict. */
-  message: (c: number, socket: number, text: string) => withText(text, (p, l) => x.message(c, socket, p, l)),
-  /** A cursor-matched publication: its verdict. */
-  next: (c: number, socket: number, cursor: number, offset: number) => x.next(c, socket, cursor, offset),
-};

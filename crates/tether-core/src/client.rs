@@ -402,11 +402,24 @@ impl<T> Fifo<T> {
 
     fn pop_front(&mut self) -> Option<T> {
         if self.front.is_empty() {
-            core::mem::swap(&mut self.front, &mut self.back);
-            self.front.reverse();
+            // Item by item, not `reverse()`: no panic path in the wasm.
+            while let Some(item) = self.back.pop() {
+                self.front.push(item);
+            }
         }
         self.front.pop()
     }
+}
+
+/// `v.remove(at)`, `None` when `at` is out of range, written so that no
+/// panic path (its message and location) reaches the wasm.
+fn take<T>(v: &mut Vec<T>, at: usize) -> Option<T> {
+    let tail = v.get_mut(at..)?;
+    // The item moves to the end, the others keep their order.
+    for i in 1..tail.len() {
+        tail.swap(i - 1, i);
+    }
+    v.pop()
 }
 
 /// The sans-IO client. See the crate docs for how a shell drives it.
@@ -548,15 +561,18 @@ impl Client {
         if self.config.mode == Mode::Raw {
             return;
         }
-        let idx = match self.subs.iter().position(|s| s.topic == topic) {
+        // `get_mut` / `last_mut`, not indexing: no panic path in the wasm.
+        let sub = match self.subs.iter().position(|s| s.topic == topic) {
             Some(i) => {
-                let sub = &mut self.subs[i];
+                let Some(sub) = self.subs.get_mut(i) else {
+                    return;
+                };
                 if matches!(sub.state, SubState::Pending | SubState::Subscribed) {
                     return;
                 }
                 sub.recover = recover;
                 set_sub_state(&mut self.events, sub, SubState::Pending, None, 0, None);
-                i
+                sub
             }
             None => {
                 self.subs.push(Sub {
@@ -568,11 +584,14 @@ impl Client {
                     req: None,
                     asked_recovery: false,
                 });
-                self.subs.len() - 1
+                let Some(sub) = self.subs.last_mut() else {
+                    return;
+                };
+                sub
             }
         };
         if let Some(link) = self.phase.open_link() {
-            write_subscribe(link, &mut self.subs[idx], &mut self.actions);
+            write_subscribe(link, sub, &mut self.actions);
         }
         self.report_status();
     }
@@ -585,7 +604,9 @@ impl Client {
         let Some(i) = self.subs.iter().position(|s| s.topic == topic) else {
             return;
         };
-        let mut sub = self.subs.remove(i);
+        let Some(mut sub) = take(&mut self.subs, i) else {
+            return;
+        };
         let known = sub.req.is_some() || sub.state == SubState::Subscribed;
         if let Some(link) = self.phase.open_link() {
             if known {
@@ -647,7 +668,7 @@ impl Client {
         if matches!(self.phase, Phase::Closed | Phase::Failed { .. }) {
             return Err(RequestError::Closed);
         }
-        if !frames::trim_json_ws(&body).starts_with('{') {
+        if !frames::trim_json_ws(&body).starts_with("{") {
             return Err(RequestError::NotAnObject);
         }
         self.last_request += 1;
@@ -1246,7 +1267,7 @@ impl Client {
             .requests
             .iter()
             .position(|r| r.wire == Some((socket, id)))?;
-        Some(self.requests.remove(at).key)
+        Some(take(&mut self.requests, at)?.key)
     }
 
     /// Fails every request past its deadline; a queued one leaves the queue.

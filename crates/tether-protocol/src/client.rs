@@ -1,7 +1,9 @@
 //! Encoders for the frames the SDK writes. Hand-written so the SDK needs no
 //! serde: these frames are few and small, and their shape is fixed. They
 //! build strings by hand, without `format!`, so the wasm links no
-//! `core::fmt`.
+//! `core::fmt`. ASCII goes in as `push_str("x")`, not `push('x')`: a
+//! `char` links the UTF-8 encoder into the wasm.
+#![allow(clippy::single_char_add_str)]
 
 use alloc::string::String;
 
@@ -24,9 +26,9 @@ pub fn subscribe(id: u64, topic: &str, recover: Option<&Position>) -> String {
         push_json_string(&mut out, &pos.epoch);
         out.push_str(",\"offset\":");
         push_u64(&mut out, pos.offset);
-        out.push('}');
+        out.push_str("}");
     }
-    out.push('}');
+    out.push_str("}");
     out
 }
 
@@ -35,14 +37,14 @@ pub fn unsubscribe(id: u64, topic: &str) -> String {
     let mut out = typed_with_id("unsubscribe", id);
     out.push_str(",\"topic\":");
     push_json_string(&mut out, topic);
-    out.push('}');
+    out.push_str("}");
     out
 }
 
 /// `{"type":"ping","id":ID}`
 pub fn ping(id: u64) -> String {
     let mut out = typed_with_id("ping", id);
-    out.push('}');
+    out.push_str("}");
     out
 }
 
@@ -52,7 +54,7 @@ pub fn pong(id: Option<u64>) -> String {
         Some(id) => typed_with_id("pong", id),
         None => String::from("{\"type\":\"pong\""),
     };
-    out.push('}');
+    out.push_str("}");
     out
 }
 
@@ -70,8 +72,8 @@ fn typed_with_id(ty: &str, id: u64) -> String {
 /// `id` (the SDK's `request()`). `None` when `body` is not an object.
 /// Leading JSON whitespace (space, tab, CR, LF) is skipped.
 pub fn with_id(body: &str, id: u64) -> Option<String> {
-    let rest = trim_json_ws(body).strip_prefix('{')?;
-    let sep = if trim_json_ws(rest).starts_with('}') {
+    let rest = trim_json_ws(body).strip_prefix("{")?;
+    let sep = if trim_json_ws(rest).starts_with("}") {
         ""
     } else {
         ","
@@ -94,18 +96,28 @@ pub fn trim_json_ws(s: &str) -> &str {
     s.get(ws.count()..).unwrap_or_default()
 }
 
+/// Digits, for [`push_u64`] and the `\u00XX` escapes. ASCII goes in with
+/// `push_str` of a piece of this, never `String::push(char)`: that links
+/// the UTF-8 encoder into the wasm.
+const HEX: &str = "0123456789abcdef";
+
+/// Appends hex digit `d` (0..=15) of [`HEX`].
+fn push_digit(out: &mut String, d: u8) {
+    let d = usize::from(d);
+    out.push_str(HEX.get(d..d + 1).unwrap_or_default());
+}
+
 /// Appends `n` in decimal.
 pub fn push_u64(out: &mut String, n: u64) {
     if n >= 10 {
         push_u64(out, n / 10);
     }
-    out.push(char::from(b'0' + (n % 10) as u8));
+    push_digit(out, (n % 10) as u8);
 }
 
 /// Appends `s` as a JSON string literal (quotes and escapes included).
 pub fn push_json_string(out: &mut String, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push('"');
+    out.push_str("\"");
     // Runs of bytes that need no escape are copied whole; every escaped
     // byte is ASCII, so each run starts and ends on a char boundary.
     let mut run = 0;
@@ -122,13 +134,13 @@ pub fn push_json_string(out: &mut String, s: &str) {
         out.push_str(s.get(run..i).unwrap_or_default());
         out.push_str(escape);
         if escape == "\\u00" {
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 15)]));
+            push_digit(out, b >> 4);
+            push_digit(out, b & 15);
         }
         run = i + 1;
     }
     out.push_str(s.get(run..).unwrap_or_default());
-    out.push('"');
+    out.push_str("\"");
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! The wasm's exports, wasm32 only (natively `free` and `alloc` would
-//! clash with libc's). Strings come in as (pointer, length) of UTF-8 the
+//! clash with libc's). Strings come in last, as (pointer, length) of UTF-8 the
 //! glue wrote into a buffer from [`alloc`]; the export borrows it for the
 //! call, the glue gives it back with [`dealloc`] after. Numbers: client
 //! and socket numbers, codes, flags (0/1), milliseconds. Which export
@@ -41,10 +41,11 @@ pub extern "C" fn contract() {
     host::text(contract::JSON);
 }
 
-/// A client from the options JSON; returns its number. Not connected.
+/// A client from the options (the glue's subject); returns its number.
+/// Not connected.
 #[no_mangle]
-pub extern "C" fn create(p: *const u8, l: usize) -> u32 {
-    shell::create(options::parse(arg(p, l)).unwrap_or_else(fail))
+pub extern "C" fn create() -> u32 {
+    shell::create(options::read().unwrap_or_else(fail))
 }
 
 #[no_mangle]
@@ -68,7 +69,7 @@ pub extern "C" fn close(c: u32, code: u32, p: *const u8, l: usize) {
 }
 
 #[no_mangle]
-pub extern "C" fn subscribe(c: u32, p: *const u8, l: usize, recover: u32) {
+pub extern "C" fn subscribe(c: u32, recover: u32, p: *const u8, l: usize) {
     shell::subscribe(c, arg(p, l), recover != 0)
 }
 
@@ -84,7 +85,7 @@ pub extern "C" fn send(c: u32, p: *const u8, l: usize) -> u32 {
 }
 
 #[no_mangle]
-pub extern "C" fn request(c: u32, id: u32, p: *const u8, l: usize, timeout_ms: f64) {
+pub extern "C" fn request(c: u32, id: u32, timeout_ms: f64, p: *const u8, l: usize) {
     shell::request(c, id, arg(p, l), timeout_ms)
 }
 
@@ -129,7 +130,7 @@ pub extern "C" fn opened(c: u32, socket: u32) {
 }
 
 #[no_mangle]
-pub extern "C" fn closed(c: u32, socket: u32, code: u32, p: *const u8, l: usize, clean: u32) {
+pub extern "C" fn closed(c: u32, socket: u32, code: u32, clean: u32, p: *const u8, l: usize) {
     shell::closed(c, socket, code as u16, arg(p, l), clean != 0)
 }
 
@@ -138,10 +139,10 @@ pub extern "C" fn errored(c: u32, socket: u32) {
     shell::errored(c, socket)
 }
 
-/// A [`contract`] verdict.
+/// The frame (the glue's subject): a [`contract`] verdict.
 #[no_mangle]
-pub extern "C" fn message(c: u32, socket: u32, p: *const u8, l: usize) -> u32 {
-    shell::message(c, socket, arg(p, l))
+pub extern "C" fn message(c: u32, socket: u32) -> u32 {
+    shell::message(c, socket)
 }
 
 /// A [`contract`] verdict.

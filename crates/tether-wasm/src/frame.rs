@@ -1,77 +1,34 @@
-//! An inbound frame's text, scanned once ([`crate::json::fields`]) and read
-//! by [`tether_core::decode`] through [`Fields`].
+//! An inbound frame as the glue holds it (the object `JSON.parse` made, or
+//! none when the text was not a JSON object), read by
+//! [`tether_core::decode`] through [`Fields`], one import per field asked.
 
-use crate::json::{self, Value};
-use alloc::borrow::Cow;
+use crate::subject;
+use alloc::string::String;
 use tether_core::{Field, Fields, FrameType};
 
-/// The top-level fields of one frame the decoder may ask for.
-pub struct Scanned<'a> {
-    ty: Option<Cow<'a, str>>,
-    values: [Option<Value<'a>>; Field::ALL.len()],
-}
+/// The glue's current subject, as a frame.
+pub struct Subject;
 
-impl<'a> Scanned<'a> {
-    /// Scans `text`; text that is not one JSON object has no fields (the
-    /// decoder makes it an app message).
-    pub fn new(text: &'a str) -> Scanned<'a> {
-        let mut frame = Scanned {
-            ty: None,
-            values: Default::default(),
-        };
-        let ok = json::fields(text, |key, value| {
-            if key == "type" {
-                // A `type` that is not a string is no type (the last wins).
-                frame.ty = match value {
-                    Value::Str(s) => Some(s),
-                    _ => None,
-                };
-            } else if let Some(at) = Field::ALL.iter().position(|f| f.name() == key) {
-                frame.values[at] = Some(value);
-            }
-        });
-        if !ok {
-            frame = Scanned {
-                ty: None,
-                values: Default::default(),
-            };
-        }
-        frame
-    }
-
-    fn get(&self, field: Field) -> Option<&Value<'a>> {
-        self.values[field as usize].as_ref()
-    }
-}
-
-impl<'a> Fields for Scanned<'a> {
-    type Str = Cow<'a, str>;
+impl Fields for Subject {
+    type Str = String;
 
     fn frame_type(&self) -> FrameType {
-        self.ty
-            .as_deref()
-            .map_or(FrameType::Other, FrameType::from_name)
+        subject::text("type").map_or(FrameType::Other, |t| FrameType::from_name(&t))
     }
 
     fn type_is(&self, name: &str) -> bool {
-        self.ty.as_deref() == Some(name)
+        subject::text("type").as_deref() == Some(name)
     }
 
-    fn string(&self, field: Field) -> Option<Cow<'a, str>> {
-        match self.get(field)? {
-            Value::Str(s) => Some(s.clone()),
-            _ => None,
-        }
+    fn string(&self, field: Field) -> Option<String> {
+        subject::text(field.name())
     }
 
     fn number(&self, field: Field) -> Option<f64> {
-        self.get(field)?.num()
+        subject::num(field.name())
     }
 
     fn boolean(&self, field: Field) -> Option<bool> {
-        match self.get(field)? {
-            Value::Bool(b) => Some(*b),
-            _ => None,
-        }
+        subject::flag(field.name())
     }
 }

@@ -43,6 +43,14 @@ mod imports {
         );
         /// The answer of a getter export (`status`, `sub_state`, `contract`).
         pub fn text(text: *const u8, len: usize);
+        /// What `subject[key]` is (`subject.rs`): the index of its `typeof`
+        /// in `undefined, boolean, number, string`; 4: null; else another.
+        pub fn kind(key: *const u8, len: usize) -> u32;
+        /// `Number(subject[key])` (a number or a boolean).
+        pub fn num(key: *const u8, len: usize) -> f64;
+        /// `subject[key]` (a string) as UTF-8 in a buffer from `alloc`,
+        /// now the wasm's: its pointer and length written at `out`.
+        pub fn string(key: *const u8, len: usize, out: *mut [usize; 2]);
     }
 }
 
@@ -91,6 +99,22 @@ mod real {
     pub fn text(text: &str) {
         unsafe { js::text(text.as_ptr(), text.len()) }
     }
+    pub fn kind(key: &str) -> u32 {
+        unsafe { js::kind(key.as_ptr(), key.len()) }
+    }
+    pub fn num(key: &str) -> f64 {
+        unsafe { js::num(key.as_ptr(), key.len()) }
+    }
+    pub fn string(key: &str) -> alloc::string::String {
+        let mut out = [0usize; 2];
+        unsafe {
+            js::string(key.as_ptr(), key.len(), &mut out);
+            // SAFETY: the glue wrote `out[1]` bytes of UTF-8 (TextEncoder)
+            // at `out[0]`, a buffer from the export `alloc` of that length
+            // (align 1, as a `String`'s), and let go of it.
+            alloc::string::String::from_raw_parts(out[0] as *mut u8, out[1], out[1])
+        }
+    }
 }
 
 #[cfg(target_arch = "wasm32")]
@@ -116,6 +140,7 @@ pub mod fake {
         static OPEN_OK: Cell<bool> = const { Cell::new(true) };
         static TEXT: RefCell<String> = const { RefCell::new(String::new()) };
         static ON_NOTICE: RefCell<Option<NoticeHook>> = const { RefCell::new(None) };
+        static SUBJECT: RefCell<Option<Vec<(String, Field)>>> = const { RefCell::new(None) };
     }
 
     fn record(line: String) {
@@ -184,5 +209,54 @@ pub mod fake {
     }
     pub fn text(text: &str) {
         TEXT.with(|t| *t.borrow_mut() = text.to_string());
+    }
+
+    /// A value of the fake subject (what `typeof` tells the glue).
+    #[derive(Clone, Debug)]
+    pub enum Field {
+        Null,
+        Bool(bool),
+        Num(f64),
+        Str(String),
+        /// An object or an array.
+        Other,
+    }
+
+    /// Sets the object the subject imports read (`None`: not an object).
+    pub fn set_subject(fields: Option<Vec<(String, Field)>>) {
+        SUBJECT.with(|s| *s.borrow_mut() = fields);
+    }
+
+    fn field(key: &str) -> Option<Field> {
+        SUBJECT.with(|s| {
+            let s = s.borrow();
+            // The last of a repeated key, as `JSON.parse` keeps it.
+            let (_, v) = s.as_ref()?.iter().rev().find(|(k, _)| k == key)?;
+            Some(v.clone())
+        })
+    }
+
+    pub fn kind(key: &str) -> u32 {
+        match field(key) {
+            None => 0,
+            Some(Field::Bool(_)) => 1,
+            Some(Field::Num(_)) => 2,
+            Some(Field::Str(_)) => 3,
+            Some(Field::Null) => 4,
+            Some(Field::Other) => 5,
+        }
+    }
+    pub fn num(key: &str) -> f64 {
+        match field(key) {
+            Some(Field::Num(n)) => n,
+            Some(Field::Bool(b)) => f64::from(u8::from(b)),
+            _ => f64::NAN,
+        }
+    }
+    pub fn string(key: &str) -> String {
+        match field(key) {
+            Some(Field::Str(s)) => s,
+            _ => String::new(),
+        }
     }
 }

@@ -5,14 +5,20 @@
 //! open, write to and close sockets, arm the one timer per client, deliver
 //! notices to listeners.
 //!
-//! On wasm32 the crate is `no_std` with a panic handler that traps (no
-//! `core::fmt` is linked) and lol_alloc; natively it links std, so its
-//! tests (the JSON scanner, the options, the notices, the shell over a
-//! recording host) run with `cargo test -p tether-wasm`.
+//! On wasm32 with the `small` feature (the shipped build, `build_sdk_v2`)
+//! the crate is `no_std` with a panic handler that traps (no `core::fmt`
+//! is linked) and lol_alloc; without it (checks of the whole workspace,
+//! where another crate's std may be linked anyway) std's. Natively it links
+//! std, so its
+//! tests (the options, the notices, the shell over a recording host) run
+//! with `cargo test -p tether-wasm`.
 #![cfg_attr(all(target_arch = "wasm32", not(test)), no_std)]
 #![deny(missing_docs)]
 
 extern crate alloc;
+// Without `small`, std brings the panic handler and the allocator.
+#[cfg(all(target_arch = "wasm32", not(test), not(feature = "small")))]
+extern crate std;
 
 pub mod contract;
 mod exports;
@@ -20,18 +26,18 @@ pub mod frame;
 // Natively only the tests drive the shell (the exports are wasm32 only).
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 mod host;
-pub mod json;
 pub mod notice;
 pub mod options;
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 mod shell;
+pub mod subject;
 // Over the recording host, which exists natively only.
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod shell_tests;
 
 /// A panic traps (the JS caller sees `RuntimeError: unreachable`), with no
 /// message formatting linked in. Nothing here is meant to panic.
-#[cfg(all(target_arch = "wasm32", not(test)))]
+#[cfg(all(target_arch = "wasm32", not(test), feature = "small"))]
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
     core::arch::wasm32::unreachable()
@@ -39,7 +45,7 @@ fn panic(_: &core::panic::PanicInfo) -> ! {
 
 /// A free-list allocator of a few hundred bytes of code (dlmalloc: +2 KB
 /// gzip, docs/spikes/size.md). One thread: no atomics.
-#[cfg(all(target_arch = "wasm32", not(test)))]
+#[cfg(all(target_arch = "wasm32", not(test), feature = "small"))]
 #[global_allocator]
 static ALLOC: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
     // SAFETY: built without the `atomics` target feature: one thread.

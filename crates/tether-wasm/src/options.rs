@@ -1,14 +1,16 @@
-//! The options object the facade hands to `create`: one JSON object with
-//! named fields, the README's option names (nested ones dotted:
-//! `"backoff.maxMs"`), already validated by the facade. An absent field
-//! keeps the core's default (`Config::default()` is the one source of
-//! defaults); a field of the wrong type is ignored. `autoConnect` is the
-//! facade's (it calls `connect`). See docs/DESIGN.md ("SDK v2").
+//! The options the facade hands to `create`: one object (the glue's
+//! subject, `subject.rs`) with named fields, the README's option names
+//! (nested ones dotted: `"backoff.maxMs"`, the URLs as `"urls.0"`, ...),
+//! already validated by the facade. An absent field keeps the core's
+//! default (`Config::default()` is the one source of defaults); a field of
+//! the wrong type is ignored. `autoConnect` is the facade's (it calls
+//! `connect`). See docs/DESIGN.md ("SDK v2").
 
-use crate::json::{self, Value};
+use crate::subject::{flag, has, num, text};
 use alloc::string::String;
 use alloc::vec::Vec;
 use tether_core::{Config, Jitter, Mode};
+use tether_protocol::client::push_u64;
 
 /// What the shell needs besides the core's [`Config`].
 #[derive(Debug, PartialEq)]
@@ -25,8 +27,9 @@ pub struct Settings {
     pub online: bool,
 }
 
-/// Reads the options text; `None` when it is not a JSON object.
-pub fn parse(text: &str) -> Option<Settings> {
+/// Reads the options from the glue's subject (the facade's options bag);
+/// `None` without a URL.
+pub fn read() -> Option<Settings> {
     let mut s = Settings {
         config: Config::default(),
         urls: Vec::new(),
@@ -34,64 +37,76 @@ pub fn parse(text: &str) -> Option<Settings> {
         pong_type: String::from("pong"),
         online: true,
     };
-    let ok = json::fields(text, |key, v| {
-        let c = &mut s.config;
-        let b = &mut c.backoff;
-        // Durations and counts: the facade rounded them; `as` saturates.
-        let n = v.num();
-        let flag = match v {
-            Value::Bool(b) => Some(b),
-            _ => None,
-        };
-        match (key, n, flag) {
-            ("urls", ..) => {
-                if let Value::Array(items) = v {
-                    json::strings(items, |u| s.urls.push(u.into_owned()));
-                }
-            }
-            ("tokenProvider", _, Some(on)) => s.token = on,
-            ("online", _, Some(on)) => s.online = on,
-            ("mode", ..) if v.str() == Some("raw") => c.mode = Mode::Raw,
-            ("connectTimeoutMs", Some(n), _) => c.connect_timeout_ms = n as u64,
-            ("stableAfterMs", Some(n), _) => c.stable_after_ms = n as u64,
-            ("backoff.initialMs", Some(n), _) => b.initial_ms = n as u64,
-            ("backoff.maxMs", Some(n), _) => b.max_ms = n as u64,
-            ("backoff.factor", Some(n), _) => b.factor = n,
-            ("backoff.jitter", ..) => {
-                b.jitter = match v.str() {
-                    Some("equal") => Jitter::Equal,
-                    Some("none") => Jitter::None,
-                    _ => Jitter::Full,
-                }
-            }
-            ("backoff.maxAttempts", n, _) => b.max_attempts = n.map(|n| n as u32),
-            ("heartbeat", _, Some(false)) => c.heartbeat = None,
-            ("heartbeat.intervalMs", n, _) => {
-                if let Some(h) = &mut c.heartbeat {
-                    h.interval_ms = n.map(|n| n as u64);
-                }
-            }
-            ("heartbeat.timeoutMs", Some(n), _) => {
-                if let Some(h) = &mut c.heartbeat {
-                    h.timeout_ms = n as u64;
-                }
-            }
-            ("queue.maxMessages", Some(n), _) => c.queue.max_messages = n as usize,
-            ("queue.maxBytes", Some(n), _) => c.queue.max_bytes = n as usize,
-            ("raw.pingMessage", ..) => {
-                if let Some(ping) = v.str() {
-                    c.raw_ping_message = String::from(ping);
-                }
-            }
-            ("raw.pongType", ..) => {
-                if let Some(pong) = v.str() {
-                    s.pong_type = String::from(pong);
-                }
-            }
-            _ => {}
+    // `urls.0`, `urls.1`, ...: the bag holds strings, no arrays.
+    let mut key = String::new();
+    loop {
+        key.clear();
+        key.push_str("urls.");
+        push_u64(&mut key, s.urls.len() as u64);
+        match text(&key) {
+            Some(url) => s.urls.push(url),
+            None => break,
         }
-    });
-    // `heartbeat: false` wins over its sub-options in either order: after
-    // it, they find no heartbeat to set.
-    (ok && !s.urls.is_empty()).then_some(s)
+    }
+    // Durations and counts: the facade rounded them; `as` saturates.
+    if let Some(on) = flag("tokenProvider") {
+        s.token = on;
+    }
+    if let Some(on) = flag("online") {
+        s.online = on;
+    }
+    let c = &mut s.config;
+    if text("mode").as_deref() == Some("raw") {
+        c.mode = Mode::Raw;
+    }
+    if let Some(n) = num("connectTimeoutMs") {
+        c.connect_timeout_ms = n as u64;
+    }
+    if let Some(n) = num("stableAfterMs") {
+        c.stable_after_ms = n as u64;
+    }
+    let b = &mut c.backoff;
+    if let Some(n) = num("backoff.initialMs") {
+        b.initial_ms = n as u64;
+    }
+    if let Some(n) = num("backoff.maxMs") {
+        b.max_ms = n as u64;
+    }
+    if let Some(n) = num("backoff.factor") {
+        b.factor = n;
+    }
+    match text("backoff.jitter").as_deref() {
+        Some("equal") => b.jitter = Jitter::Equal,
+        Some("none") => b.jitter = Jitter::None,
+        _ => {}
+    }
+    // Present: a number, or null (never give up).
+    if has("backoff.maxAttempts") {
+        b.max_attempts = num("backoff.maxAttempts").map(|n| n as u32);
+    }
+    if flag("heartbeat") == Some(false) {
+        c.heartbeat = None;
+    }
+    if let Some(h) = &mut c.heartbeat {
+        // Present: a number, or null (the server's).
+        if has("heartbeat.intervalMs") {
+            h.interval_ms = num("heartbeat.intervalMs").map(|n| n as u64);
+        }
+        if let Some(n) = num("heartbeat.timeoutMs") {
+            h.timeout_ms = n as u64;
+        }
+    }
+    if let Some(n) = num("queue.maxMessages") {
+        c.queue.max_messages = n as usize;
+    }
+    if let Some(n) = num("queue.maxBytes") {
+        c.queue.max_bytes = n as usize;
+    }
+    if let Some(ping) = text("raw.pingMessage") {
+        c.raw_ping_message = ping;
+    }
+    if let Some(pong) = text("raw.pongType") {
+        s.pong_type = pong;
+    }
+    (!s.urls.is_empty()).then_some(s)
 }

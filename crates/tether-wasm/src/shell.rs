@@ -11,7 +11,7 @@
 //! a listener's call (close, reconnect, subscribe, free, ...) runs on a
 //! consistent client and its own notices follow the current ones in order.
 
-use crate::frame::Scanned;
+use crate::frame::Subject;
 use crate::host;
 use crate::notice;
 use crate::options::Settings;
@@ -67,12 +67,33 @@ impl Global {
 #[cfg(target_arch = "wasm32")]
 mod state {
     use super::Global;
-    use core::cell::RefCell;
+    use core::cell::{Cell, UnsafeCell};
 
-    pub struct One(pub RefCell<Global>);
+    /// A `RefCell` whose second borrow traps through [`crate::fail`]
+    /// (`RefCell`'s panic message and location are bytes in the wasm).
+    pub struct One {
+        busy: Cell<bool>,
+        global: UnsafeCell<Global>,
+    }
     // SAFETY: wasm32 without the atomics feature: one thread.
     unsafe impl Sync for One {}
-    pub static G: One = One(RefCell::new(Global::new()));
+    pub static G: One = One {
+        busy: Cell::new(false),
+        global: UnsafeCell::new(Global::new()),
+    };
+
+    impl One {
+        pub fn with<R>(&self, f: impl FnOnce(&mut Global) -> R) -> R {
+            if self.busy.replace(true) {
+                return crate::fail();
+            }
+            // SAFETY: `busy` makes this the only reference; a panic traps
+            // (panic = "abort"), so `busy` cannot stay set by unwinding.
+            let r = f(unsafe { &mut *self.global.get() });
+            self.busy.set(false);
+            r
+        }
+    }
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -85,7 +106,7 @@ std::thread_local! {
 fn with_global<R>(f: impl FnOnce(&mut Global) -> R) -> R {
     #[cfg(target_arch = "wasm32")]
     {
-        f(&mut state::G.0.borrow_mut())
+        state::G.with(f)
     }
     #[cfg(not(target_arch = "wasm32"))]
     {
@@ -121,7 +142,7 @@ pub fn create(settings: Settings) -> u32 {
     if config.mode == Mode::Tether {
         // Names the client in the server's logs (PROTOCOL.md, `sdk`).
         for url in &mut urls {
-            url.push(if url.contains('?') { '&' } else { '?' });
+            url.push_str(query_sep(url));
             url.push_str(concat!("sdk=tether-ws%2F", env!("CARGO_PKG_VERSION")));
         }
     }
@@ -269,11 +290,10 @@ pub fn errored(c: u32, socket: u32) {
     });
 }
 
-/// A frame the facade's fast path did not take, as text (an empty text for
-/// one that is not a JSON object: nothing to decode, an app message). Its
-/// [`contract`] verdict.
-pub fn message(c: u32, socket: u32, text: &str) -> u32 {
-    let frame = Scanned::new(text);
+/// A frame the facade's fast path did not take, as the glue's subject (no
+/// subject for one that is not a JSON object: nothing to decode, an app
+/// message). Its [`contract`] verdict.
+pub fn message(c: u32, socket: u32) -> u32 {
     let socket = SocketId(socket.into());
     input(c, |s, now| {
         let Shell {
@@ -288,7 +308,7 @@ pub fn message(c: u32, socket: u32, text: &str) -> u32 {
                 pong_type: pong_type.as_str(),
             },
         };
-        decode(&frame, dialect, |inbound| {
+        decode(&Subject, dialect, |inbound| {
             let verdict = core.handle_frame(now, socket, inbound);
             let topic = match inbound {
                 Inbound::Publication { topic, .. } | Inbound::Subscribed { topic, .. } => {
@@ -332,10 +352,21 @@ pub fn next(c: u32, socket: u32, cursor: u32, offset: f64) -> u32 {
 
 /// The facade's id of request `key`, taken out, as a verdict of `kind`.
 fn settle(requests: &mut Vec<(RequestKey, u32)>, key: RequestKey, kind: u32) -> u32 {
-    match requests.iter().position(|(k, _)| *k == key) {
-        Some(at) => kind | requests.swap_remove(at).1 << contract::KEY_SHIFT,
+    match take_id(requests, key) {
+        Some(id) => kind | id << contract::KEY_SHIFT,
         None => contract::DROP,
     }
+}
+
+/// The facade's id of request `key`, taken out of `requests` (a
+/// `swap_remove` without its panic path).
+fn take_id(requests: &mut Vec<(RequestKey, u32)>, key: RequestKey) -> Option<u32> {
+    let at = requests.iter().position(|(k, _)| *k == key)?;
+    let last = requests.pop()?;
+    Some(match requests.get_mut(at) {
+        Some(slot) => core::mem::replace(slot, last).1,
+        None => last.1,
+    })
 }
 
 /// Answers `{"status":{...}}` through `host::text`.
@@ -360,11 +391,14 @@ impl Shell {
     /// The URL of the next attempt: every attempt after the first moves to
     /// the next server; the token goes in `token=`.
     fn next_url(&mut self, token: Option<&str>) -> String {
-        let at = self.url_at.map_or(0, |i| (i + 1) % self.urls.len());
+        // No `%` and no indexing: neither can panic (no message in the wasm).
+        let at = self
+            .url_at
+            .map_or(0, |i| if i + 1 < self.urls.len() { i + 1 } else { 0 });
         self.url_at = Some(at);
-        let mut url = self.urls[at].clone();
+        let mut url = self.urls.get(at).cloned().unwrap_or_default();
         if let Some(token) = token {
-            url.push(if url.contains('?') { '&' } else { '?' });
+            url.push_str(query_sep(&url));
             url.push_str("token=");
             encode_uri_component(&mut url, token);
         }
@@ -478,10 +512,10 @@ impl Shell {
                     error,
                 } => notice::sub(&topic, state, recovered, missed, error.as_deref()),
                 Event::RequestFailed { key, error } => {
-                    let Some(at) = self.requests.iter().position(|(k, _)| *k == key) else {
+                    let Some(id) = take_id(&mut self.requests, key) else {
                         continue;
                     };
-                    notice::failed(self.requests.swap_remove(at).1, error)
+                    notice::failed(id, error)
                 }
             };
             notices.push((c, text));
@@ -521,17 +555,33 @@ fn dispatch() {
     }
 }
 
+/// What joins a parameter to `url`: `&` when it has a query, else `?`.
+fn query_sep(url: &str) -> &'static str {
+    // Bytes, not `str::contains`: no memchr in the wasm.
+    if url.bytes().any(|b| b == b'?') {
+        "&"
+    } else {
+        "?"
+    }
+}
+
 /// `encodeURIComponent`: every byte of the UTF-8 but `A-Z a-z 0-9 - _ . !
 /// ~ * ' ( )` as `%XX`.
 fn encode_uri_component(out: &mut String, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for b in s.bytes() {
+    const HEX: &str = "0123456789ABCDEF";
+    // Pieces of strings, never `String::push(char)` (the UTF-8 encoder).
+    let hex = |d: u8| {
+        HEX.get(usize::from(d)..usize::from(d) + 1)
+            .unwrap_or_default()
+    };
+    for (i, b) in s.bytes().enumerate() {
         if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
-            out.push(char::from(b));
+            out.push_str(s.get(i..i + 1).unwrap_or_default());
         } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 15)]));
+            #[allow(clippy::single_char_add_str)]
+            out.push_str("%");
+            out.push_str(hex(b >> 4));
+            out.push_str(hex(b & 15));
         }
     }
 }

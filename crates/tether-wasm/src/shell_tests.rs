@@ -9,11 +9,60 @@ use std::rc::Rc;
 use std::string::String;
 use std::vec::Vec;
 
+/// Sets the fake glue's subject from JSON text, as the glue holds it: an
+/// object's fields (arrays of strings also as `key.0`, `key.1`, ... as the
+/// facade's options bag has them), or none for anything else.
+fn set_subject(text: &str) {
+    use fake::Field;
+    let fields = match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(map)) => {
+            let mut fields = Vec::new();
+            for (key, value) in map {
+                let field = match value {
+                    serde_json::Value::Null => Field::Null,
+                    serde_json::Value::Bool(b) => Field::Bool(b),
+                    serde_json::Value::Number(n) => Field::Num(n.as_f64().unwrap()),
+                    serde_json::Value::String(s) => Field::Str(s),
+                    serde_json::Value::Array(items) => {
+                        for (i, item) in items.into_iter().enumerate() {
+                            if let serde_json::Value::String(s) = item {
+                                fields.push((std::format!("{key}.{i}"), Field::Str(s)));
+                            }
+                        }
+                        Field::Other
+                    }
+                    serde_json::Value::Object(_) => Field::Other,
+                };
+                fields.push((key, field));
+            }
+            Some(fields)
+        }
+        _ => None,
+    };
+    fake::set_subject(fields);
+}
+
+/// `create`'s reading of the options, from JSON text.
+fn read_options(text: &str) -> Option<options::Settings> {
+    set_subject(text);
+    let settings = options::read();
+    fake::set_subject(None);
+    settings
+}
+
+/// The export `message` for a frame's text (as `JSON.parse` made it).
+fn message(c: u32, socket: u32, text: &str) -> u32 {
+    set_subject(text);
+    let verdict = shell::message(c, socket);
+    fake::set_subject(None);
+    verdict
+}
+
 fn client(options: &str) -> u32 {
     fake::set_now(1000.0);
     fake::set_open_ok(true);
     fake::on_notice(None);
-    let c = shell::create(options::parse(options).expect("options"));
+    let c = shell::create(read_options(options).expect("options"));
     fake::take_calls();
     c
 }
@@ -48,7 +97,7 @@ fn connects_subscribes_and_matches_publications_by_cursor() {
     );
 
     shell::opened(c, 1);
-    assert_eq!(shell::message(c, 1, WELCOME), contract::DROP);
+    assert_eq!(message(c, 1, WELCOME), contract::DROP);
     shell::subscribe(c, "miners", true);
     let calls = fake::take_calls();
     assert!(notices(&calls)
@@ -62,7 +111,7 @@ fn connects_subscribes_and_matches_publications_by_cursor() {
     );
 
     let subscribed = r#"{"type":"subscribed","id":1,"topic":"miners","epoch":"e1","offset":5,"recovered":null,"missed":0}"#;
-    assert_eq!(shell::message(c, 1, subscribed), contract::DROP);
+    assert_eq!(message(c, 1, subscribed), contract::DROP);
     let calls = fake::take_calls();
     let cursor = calls
         .iter()
@@ -83,15 +132,15 @@ fn connects_subscribes_and_matches_publications_by_cursor() {
     assert_eq!(shell::next(c, 1, cursor + 1, 7.0), contract::STALE);
     let full =
         r#"{"type":"publication","topic":"miners","epoch":"e1","offset":7,"data":{"x":[1]}}"#;
-    assert_eq!(shell::message(c, 1, full), contract::TOPIC);
-    assert_eq!(shell::message(c, 1, r#"{"type":"news"}"#), contract::APP);
+    assert_eq!(message(c, 1, full), contract::TOPIC);
+    assert_eq!(message(c, 1, r#"{"type":"news"}"#), contract::APP);
     assert_eq!(
-        shell::message(c, 1, ""),
+        message(c, 1, ""),
         contract::APP,
         "not an object: an app message"
     );
     assert_eq!(
-        shell::message(c, 2, r#"{"type":"news"}"#),
+        message(c, 2, r#"{"type":"news"}"#),
         contract::DROP,
         "another socket"
     );
@@ -115,7 +164,7 @@ fn requests_settle_by_the_facades_id() {
     let c = client(r#"{"urls":["ws://a/ws"]}"#);
     shell::connect(c);
     shell::opened(c, 1);
-    shell::message(c, 1, WELCOME);
+    message(c, 1, WELCOME);
     shell::request(c, 77, r#"{"type":"get_status"}"#, 5000.0);
     shell::request(c, 78, r#"{"type":"get_topics"}"#, 5000.0);
     let calls = fake::take_calls();
@@ -125,10 +174,10 @@ fn requests_settle_by_the_facades_id() {
         )),
         "{calls:?}"
     );
-    let reply = shell::message(c, 1, r#"{"type":"status","id":1}"#);
+    let reply = message(c, 1, r#"{"type":"status","id":1}"#);
     assert_eq!(reply & contract::KIND_MASK, contract::RESOLVE);
     assert_eq!(reply >> contract::KEY_SHIFT, 77);
-    let error = shell::message(c, 1, r#"{"type":"error","id":2,"code":"x","message":"y"}"#);
+    let error = message(c, 1, r#"{"type":"error","id":2,"code":"x","message":"y"}"#);
     assert_eq!(
         (error & contract::KIND_MASK, error >> contract::KEY_SHIFT),
         (contract::REJECT, 78)
@@ -188,10 +237,10 @@ fn listeners_may_call_back_and_hear_every_state_in_order() {
     })));
     shell::connect(c);
     shell::opened(c, 1);
-    shell::message(c, 1, WELCOME);
+    message(c, 1, WELCOME);
     // After `free()` the client is gone: calls for it do nothing.
     shell::connect(c);
-    assert_eq!(shell::message(c, 2, WELCOME), contract::DROP);
+    assert_eq!(message(c, 2, WELCOME), contract::DROP);
     assert!(!shell::send(c, "x"));
     fake::on_notice(None);
     let heard = heard.borrow().clone();
@@ -251,7 +300,7 @@ fn a_websocket_constructor_that_throws_fails_the_attempt() {
 
 #[test]
 fn options_fields_by_name() {
-    let s = options::parse(
+    let s = read_options(
         r#"{"urls":["ws://a"],"mode":"raw","connectTimeoutMs":5,"stableAfterMs":0,"backoff.initialMs":2,
             "backoff.maxMs":3,"backoff.factor":1.5,"backoff.jitter":"equal","backoff.maxAttempts":4,
             "heartbeat.intervalMs":null,"heartbeat.timeoutMs":9,"queue.maxMessages":1,"queue.maxBytes":2,
@@ -276,16 +325,16 @@ fn options_fields_by_name() {
         ("hb", false, false)
     );
     // Absent: the core's defaults; `heartbeat: false` in either order.
-    let d = options::parse(r#"{"urls":["ws://a"]}"#).unwrap();
+    let d = read_options(r#"{"urls":["ws://a"]}"#).unwrap();
     assert_eq!(d.config, tether_core::Config::default());
     for text in [
         r#"{"urls":["ws://a"],"heartbeat":false,"heartbeat.timeoutMs":5}"#,
         r#"{"urls":["ws://a"],"heartbeat.timeoutMs":5,"heartbeat":false}"#,
     ] {
-        assert_eq!(options::parse(text).unwrap().config.heartbeat, None);
+        assert_eq!(read_options(text).unwrap().config.heartbeat, None);
     }
-    assert!(options::parse(r#"{"urls":[]}"#).is_none());
-    assert!(options::parse("[]").is_none());
+    assert!(read_options(r#"{"urls":[]}"#).is_none());
+    assert!(read_options("[]").is_none());
 }
 
 #[test]
