@@ -202,7 +202,10 @@ const imports = {
 export let codes: Contract;
 
 async function instantiate(): Promise<void> {
-  const url = new URL("./tether.wasm", import.meta.url);
+  let url = new URL("./tether.wasm", import.meta.url);
+  // Vite 7's dev server pre-bundles this file into node_modules/.vite/deps/
+  // without the wasm (vitejs/vite#8427); the package's own copy is served.
+  if (url.pathname.includes("/.vite/deps/")) url = new URL("../../tether-ws/tether.wasm", url);
   let made: WebAssembly.WebAssemblyInstantiatedSource;
   if (url.protocol === "file:") {
     // Node (and Vitest, SSR): a dynamic import with a computed name, so
