@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Runs the browser benchmarks of BENCHMARKS.md sections 1 (size of the
-# shipped SDK next to peers from npm) and 2 (dispatch cost in headless
+# shipped SDK, v1 and v2, next to peers from npm) and 2 (dispatch cost in headless
 # Chromium: the receive path against a fake socket, publications per second
 # from the real tether-server, and CPU per publication at a fixed rate; each
 # against a raw WebSocket + JSON.parse baseline in the same run, with
-# reconnecting-websocket alongside). Builds what it needs first: the SDK
-# (web target, for the bench page, and bundler target, for the size; same
-# wasm-pack flags as scripts/test.sh), tether-server (release), and the
+# reconnecting-websocket alongside; SDK v1 and v2 in the same page). Builds
+# what it needs first: the SDK (web target, for the bench page, and bundler
+# target, for the size; same wasm-pack flags as scripts/test.sh), SDK v2
+# (build_sdk_v2 -> target/bench-pkg/v2), tether-server (release), and the
 # bench's npm packages (bench/browser/package-lock.json). Results go to
 # out/bench/browser.json and out/bench/browser.md; the tables are printed.
-# Takes about 3.5 minutes on a 2-core machine once the Rust builds are done.
+# Takes about 5.5 minutes on a 2-core machine once the Rust builds are done.
 #
 # Knobs (environment): BENCH_MICRO=0 / BENCH_E2E=0 skip a part;
 # BENCH_E2E_REPS (9), BENCH_E2E_WINDOW_MS (2500), BENCH_MICRO_RUNS (41),
@@ -29,6 +30,8 @@ step "build: SDK for the bench (wasm-pack, release; web target -> target/bench-p
 for target in web bundler; do
   build_sdk "$target" "$PKG/$target"
 done
+step "build: SDK v2 (build_sdk_v2 -> target/bench-pkg/v2)"
+build_sdk_v2 "$PKG/v2"
 
 server_bin="${TETHER_SERVER_BIN:-}"
 if [ -z "$server_bin" ]; then
@@ -73,14 +76,29 @@ size_json="$OUT/browser-size.json"
     >"$peers_dir/tether-entry.js"
   run "esbuild tether glue" "$ESBUILD" "$peers_dir/tether-entry.js" --bundle --format=esm --minify \
     --external:'*.wasm' --log-level=warning --outfile="$peers_dir/tether-glue.min.js"
-  printf '  "tether": {"features": "%s", "wasm_raw": %s, "wasm_gzip": %s, "glue_raw": %s, "glue_gzip": %s}\n}\n' \
+  printf '  "tether": {"features": "%s", "wasm_raw": %s, "wasm_gzip": %s, "glue_raw": %s, "glue_gzip": %s}' \
     "wasm-pack build --profile wasm-release -- --features small" "$(bytes "$bpkg/tether_ws_bg.wasm")" "$(gz "$bpkg/tether_ws_bg.wasm")" \
     "$(bytes "$peers_dir/tether-glue.min.js")" "$(gz "$peers_dir/tether-glue.min.js")"
+  printf ',\n'
+  # SDK v2, issue 12's way (scripts/size.sh v2): a user entry importing
+  # `Tether` from the package and making one client, bundled by esbuild;
+  # its JS plus the wasm.
+  mkdir -p "$peers_dir/v2-app/node_modules"
+  ln -sfn "$PKG/v2" "$peers_dir/v2-app/node_modules/tether-ws"
+  printf 'import { Tether } from "tether-ws";\nexport const t = new Tether("wss://example.com/ws");\n' \
+    >"$peers_dir/v2-app/entry.js"
+  run "esbuild tether v2 user entry" "$ESBUILD" "$peers_dir/v2-app/entry.js" --bundle --format=esm --minify \
+    --log-level=warning --outfile="$peers_dir/tether-v2-app.min.js"
+  printf '  "tether_v2": {"method": "%s", "wasm_raw": %s, "wasm_gzip": %s, "js_raw": %s, "js_gzip": %s}\n}\n' \
+    "build_sdk_v2; a user entry (import { Tether } from tether-ws; one new Tether) bundled by esbuild --bundle --minify --format=esm, plus tether.wasm, as scripts/size.sh v2" \
+    "$(bytes "$PKG/v2/tether.wasm")" "$(gz "$PKG/v2/tether.wasm")" \
+    "$(bytes "$peers_dir/tether-v2-app.min.js")" "$(gz "$peers_dir/tether-v2-app.min.js")"
 } >"$size_json"
 
 step "bench: dispatch cost in headless Chromium (micro: fake socket; end to end: real tether-server)"
 run "browser bench" node --experimental-websocket --no-warnings=ExperimentalWarning "$BENCH/run.mjs" \
   --pkg "$PKG/web" \
+  --v2 "$PKG/v2" \
   --rws "$peers_dir/reconnecting-websocket.min.js" \
   --server-bin "$server_bin" \
   --size "$size_json" \

@@ -10,7 +10,7 @@
 #   then, when redis-server is installed, the scale-out comparison (1, 2, 3
 #   instances over one Redis vs the in-memory hub; out/bench/scaleout/).
 # Results (Markdown tables, JSON, CSV, PNG charts, server logs) go to
-# out/bench/; the tables are printed too. About 12 minutes on 2 cores once
+# out/bench/; the tables are printed too. About 14 minutes on 2 cores once
 # the builds are done.
 #
 # Extra arguments go to the load generator, e.g.

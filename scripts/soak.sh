@@ -7,9 +7,10 @@
 #     TETHER_SOAK_CYCLES=SOAK_CYCLES (default 10000) reconnect cycles, half
 #     forced by the network side, in headless Chromium; prints the JS heap
 #     and wasm memory every tenth of the run;
-#  3. the SDK on a plain page: the shipped build (build_sdk web) driven by
-#     Playwright (tests/soak/run.mjs), the same cycles, SDK and baseline each
-#     in a fresh page; the JS heap bound is judged here (BENCHMARKS.md).
+#  3. the SDK on a plain page: the shipped build (build_sdk web) and SDK v2
+#     (build_sdk_v2) driven by Playwright (tests/soak/run.mjs), the same
+#     cycles, v1, v2 and the baseline each in a fresh page; the JS heap
+#     bound is judged here (BENCHMARKS.md).
 # Shorter: SOAK_SECS=300 SOAK_CYCLES=1000 scripts/soak.sh. Skip a part:
 # SOAK_SERVER=0, SOAK_SDK=0 or SOAK_PAGE=0. Arguments go to the server soak
 # (target/release/soak --help). Output: out/soak/.
@@ -63,11 +64,13 @@ if [ "${SOAK_SDK:-1}" != 0 ]; then
 fi
 
 if [ "${SOAK_PAGE:-1}" != 0 ]; then
-  step "build: the shipped SDK, web target (target/soak-pkg)"
+  step "build: the shipped SDK, web target (target/soak-pkg), and SDK v2 (target/soak-pkg-v2)"
   build_sdk web "$ROOT/target/soak-pkg"
-  step "soak: SDK on a plain page, $SOAK_CYCLES reconnect cycles, Playwright (log: $OUT/page.log)"
+  build_sdk_v2 "$ROOT/target/soak-pkg-v2"
+  step "soak: SDK v1 and v2 on a plain page, $SOAK_CYCLES reconnect cycles each, Playwright (log: $OUT/page.log)"
   if PLAYWRIGHT_CORE="$ROOT/tools/node_modules/playwright-core/index.mjs" \
-    node "$ROOT/tests/soak/run.mjs" --pkg "$ROOT/target/soak-pkg" --control "$control_url" \
+    node "$ROOT/tests/soak/run.mjs" --pkg "$ROOT/target/soak-pkg" --v2 "$ROOT/target/soak-pkg-v2" \
+    --control "$control_url" \
     --cycles "$SOAK_CYCLES" >"$OUT/page.log" 2>&1; then
     :
   else

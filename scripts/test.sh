@@ -92,9 +92,9 @@ TETHER_WWW_PLAIN="$ROOT/www/plain" \
 TETHER_TEST_OUT="$OUT/www" \
   run "dashboard demo tests (screenshots: $OUT/www)" node --test "$ROOT/www/tests/"
 
-step "test: SDK soak on a plain page, 500 reconnect cycles (the shipped build; 10,000: scripts/soak.sh)"
+step "test: SDK soak on a plain page, 500 reconnect cycles (v1: the shipped build, and v2: out/v2; 10,000: scripts/soak.sh)"
 PLAYWRIGHT_CORE="$ROOT/tools/node_modules/playwright-core/index.mjs" \
   run "plain-page soak (tests/soak/run.mjs; server logs: $control_log)" \
-  node "$ROOT/tests/soak/run.mjs" --pkg "$ROOT/www/plain/pkg" --control "$control_url" --cycles 500
+  node "$ROOT/tests/soak/run.mjs" --pkg "$ROOT/www/plain/pkg" --v2 "$ROOT/out/v2" --control "$control_url" --cycles 500
 
 printf '\nall checks and tests passed\n'

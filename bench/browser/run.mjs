@@ -3,11 +3,11 @@
 // needs. Needs Node's WebSocket: run with `node --experimental-websocket`
 // on Node 20 (the end-to-end publisher).
 //
-//   node --experimental-websocket run.mjs --pkg DIR --rws FILE \
+//   node --experimental-websocket run.mjs --pkg DIR --v2 DIR --rws FILE \
 //        --server-bin FILE --size FILE --out DIR
 //
-// Serves page/ (plus the SDK's web-target pkg and the reconnecting-websocket
-// bundle) on 127.0.0.1 with COOP/COEP (cross-origin isolation: 5 us
+// Serves page/ (plus the SDK's web-target pkg, SDK v2's build_sdk_v2 folder
+// under /v2/, and the reconnecting-websocket bundle) on 127.0.0.1 with COOP/COEP (cross-origin isolation: 5 us
 // performance.now instead of 100 us), starts tether-server on 127.0.0.1:0,
 // drives Debian's Chromium with playwright-core, writes browser.json and
 // browser.md to --out and prints the tables (--size: the peer sizes from
@@ -15,7 +15,7 @@
 // End to end: pages opened through raw CDP in a context Playwright does not
 // manage (see runE2EOnce), flooding then paced, with /proc CPU time per
 // process over each window. Everything is bounded: counts, windows and a
-// global deadline (BENCH_DEADLINE_S, 270 s).
+// global deadline (BENCH_DEADLINE_S, 420 s).
 
 import { createServer } from "node:http";
 import { spawn } from "node:child_process";
@@ -33,13 +33,14 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
   options: {
     pkg: { type: "string" },
+    v2: { type: "string" },
     rws: { type: "string" },
     "server-bin": { type: "string" },
     size: { type: "string" },
     out: { type: "string" },
   },
 });
-for (const k of ["pkg", "rws", "server-bin", "out"]) {
+for (const k of ["pkg", "v2", "rws", "server-bin", "out"]) {
   if (!args[k]) throw new Error(`--${k} is required`);
 }
 const env = (name, dflt) => (process.env[name] ? Number(process.env[name]) : dflt);
@@ -57,10 +58,11 @@ const E2E = {
   pacedRate: env("BENCH_E2E_PACED_RATE", 5000),
   pacedReps: env("BENCH_E2E_PACED_REPS", 5),
 };
-const DEADLINE = Date.now() + env("BENCH_DEADLINE_S", 270) * 1000;
-const VARIANTS = ["sdk", "raw", "rws"];
+const DEADLINE = Date.now() + env("BENCH_DEADLINE_S", 420) * 1000;
+const VARIANTS = ["sdk", "v2", "raw", "rws"];
 const LABEL = {
-  sdk: "tether-ws (SDK)",
+  sdk: "tether-ws v1 (SDK)",
+  v2: "tether-ws v2 (facade + wasm core)",
   raw: "raw WebSocket + JSON.parse + Map",
   rws: "reconnecting-websocket + JSON.parse + Map",
 };
@@ -101,6 +103,7 @@ function route(path) {
   if (path === "/" || path === "/index.html") return join(HERE, "page/index.html");
   if (path === "/peers/reconnecting-websocket.js") return resolve(args.rws);
   if (path.startsWith("/pkg/")) return join(resolve(args.pkg), path.slice(5));
+  if (path.startsWith("/v2/")) return join(resolve(args.v2), path.slice(4));
   return join(HERE, "page", path.slice(1));
 }
 async function startStatic() {
@@ -273,7 +276,7 @@ async function runMicro(context, base) {
     median_ns_per_message: med,
     ratio_vs_raw: Object.fromEntries(VARIANTS.map((v) => [v, med[v] / med.raw])),
     paired_ratio_vs_raw_median: Object.fromEntries(VARIANTS.map((v) => [v, paired(v)])),
-    goal: "sdk <= 1.5x raw",
+    goal: "sdk <= 1.5x raw; v2 <= 1.3x raw",
   };
 }
 
@@ -525,16 +528,21 @@ function report(res) {
   if (res.size) {
     const s = res.size;
     const t = s.tether.wasm_gzip + s.tether.glue_gzip;
-    const rows = [[
-      "**tether-ws** (wasm + glue)", `${s.tether.wasm_raw + s.tether.glue_raw}`, `**${t}**`, "1.00",
-    ]];
+    const v = s.tether_v2;
+    const t2 = v.wasm_gzip + v.js_gzip;
+    const rows = [
+      ["**tether-ws v1** (wasm + glue)", `${s.tether.wasm_raw + s.tether.glue_raw}`, `**${t}**`, "1.00", fmt(t2 / t)],
+      ["**tether-ws v2** (wasm + user entry)", `${v.wasm_raw + v.js_raw}`, `**${t2}**`, fmt(t / t2), "1.00"],
+    ];
     for (const p of s.peers) {
-      rows.push([`${p.name} ${p.version} (\`${p.entry}\`)`, `${p.raw}`, `${p.gzip}`, fmt(t / p.gzip)]);
+      rows.push([`${p.name} ${p.version} (\`${p.entry}\`)`, `${p.raw}`, `${p.gzip}`, fmt(t / p.gzip), fmt(t2 / p.gzip)]);
     }
     parts.push("### Size: tether-ws next to peers (bytes; gzip -9)\n\n"
-      + table(["package", "minified", "gzip -9", "tether / package"], rows)
+      + table(["package", "minified", "gzip -9", "v1 / package", "v2 / package"], rows)
       + `\n\ntether-ws: wasm ${s.tether.wasm_raw} B (${s.tether.wasm_gzip} gzip) + glue ${s.tether.glue_raw} B `
       + `(${s.tether.glue_gzip} gzip); built with \`${s.tether.features || "(no cargo flags)"}\`. `
+      + `tether-ws v2: wasm ${v.wasm_raw} B (${v.wasm_gzip} gzip) + user entry bundled ${v.js_raw} B `
+      + `(${v.js_gzip} gzip); ${v.method}. `
       + "Peers: an entry importing the client, `esbuild --bundle --minify --format=esm`.");
   }
   if (res.micro) {
@@ -546,7 +554,7 @@ function report(res) {
     parts.push("### Dispatch, micro: ns per publication (median over runs; same page)\n\n"
       + table(["receive path", "ns/message", "vs raw", "vs raw (paired runs)", "extra ns/message"], rows)
       + `\n\n${m.messages_per_run} messages per run, ${m.avg_text_bytes} B average; `
-      + `cross-origin isolated: ${m.cross_origin_isolated}. Goal: SDK <= 1.5x raw.`);
+      + `cross-origin isolated: ${m.cross_origin_isolated}. Goal: SDK <= 1.5x raw (v2: <= 1.3x raw, issue 12).`);
   }
   for (const [key, title] of [["e2e", "publications/s from tether-server, publisher flooding"],
     ["e2e_paced", `CPU per publication at a fixed ${res.e2e_paced?.publication_rate} publications/s`]]) {
@@ -574,6 +582,7 @@ async function main() {
   const out = resolve(args.out);
   await mkdir(out, { recursive: true });
   if (!existsSync(join(resolve(args.pkg), "tether_ws.js"))) throw new Error(`${args.pkg}: no web-target build`);
+  if (!existsSync(join(resolve(args.v2), "tether.wasm"))) throw new Error(`${args.v2}: no build_sdk_v2 output`);
   const res = {
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version,

@@ -5,7 +5,9 @@
 //   protocols)` at call time), the fake answers the handshake, then the timed
 //   loop calls the handler the client installed (`fake.onmessage`) with
 //   `{data: text}` for every publication text. Baseline on the same texts:
-//   JSON.parse + Map.get(topic) + callback.
+//   JSON.parse + Map.get(topic) + callback. SDK v2 (the facade over the
+//   wasm core, served under /v2/) gets the same fake through its
+//   `WebSocket` option instead of the global.
 // e2eConnect(url, variant) / snap(): publications from the real server,
 //   counted in the app's callback; the socket's message handler is timed
 //   (whoever installs it: the SDK, reconnecting-websocket or the raw code).
@@ -13,8 +15,10 @@
 import init, { Tether } from "/pkg/tether_ws.js";
 import { ReconnectingWebSocket } from "/peers/reconnecting-websocket.js";
 import { TOPICS, EPOCH, messages, publicationTexts } from "/messages.js";
+import { Tether as TetherV2, ready as readyV2 } from "/v2/index.js";
 
 await init();
+await readyV2;
 const RealWebSocket = globalThis.WebSocket;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -137,6 +141,15 @@ const microSetup = {
     if (typeof fake?.onmessage !== "function") throw new Error("the SDK installed no onmessage on the fake socket");
     return { handler: fake.onmessage, done: () => t.free() };
   },
+  async v2() {
+    FakeWebSocket.last = null;
+    const t = new TetherV2("ws://fake.invalid/ws", { WebSocket: FakeWebSocket });
+    const subs = TOPICS.map((topic) => t.subscribe(topic, topicCallback(topic)));
+    await until("SDK v2's subscriptions (fake socket)", () => subs.every((s) => s.state === "subscribed"));
+    const fake = FakeWebSocket.last;
+    if (typeof fake?.onmessage !== "function") throw new Error("SDK v2 installed no onmessage on the fake socket");
+    return { handler: fake.onmessage, done: () => t.free() };
+  },
   async raw() {
     const handlers = new Map(TOPICS.map((topic) => [topic, topicCallback(topic)]));
     return { handler: rawHandler(handlers), done: () => {} };
@@ -189,7 +202,7 @@ async function microRun(variants, texts, chunk, k) {
  * texts per run (each variant its own fresh client), interleaved by chunks
  * of 1000; medians over runs.
  */
-async function micro({ reps = 10, runs = 15, warmup = 3, variants = ["sdk", "raw", "rws"] } = {}) {
+async function micro({ reps = 10, runs = 15, warmup = 3, variants = ["sdk", "v2", "raw", "rws"] } = {}) {
   const msgs = messages(1000);
   const texts = publicationTexts(msgs, reps);
   const bytes = texts.reduce((a, t) => a + t.length, 0) / texts.length;
@@ -259,6 +272,11 @@ async function e2eConnect(url, variant) {
     } finally {
       globalThis.WebSocket = RealWebSocket;
     }
+    live = { close: () => t.free() };
+  } else if (variant === "v2") {
+    const t = new TetherV2(url, { WebSocket: TimedWebSocket });
+    const subs = TOPICS.map((topic) => t.subscribe(topic, handlers.get(topic)));
+    await until("SDK v2's subscriptions", () => subs.every((s) => s.state === "subscribed"));
     live = { close: () => t.free() };
   } else {
     let subscribed = 0;

@@ -1,0 +1,93 @@
+// Where a receive path's time goes (BENCHMARKS.md section 2, "SDK v2"): the
+// micro benchmark of page/bench.js for one variant, under the V8 sampling
+// profiler (CDP Profiler, 20 us interval), then the self time by function
+// (name, file and line) over the timed runs, and the total per message.
+//
+//   node bench/browser/profile.mjs --pkg DIR --v2 DIR --rws FILE [--variant v2] [--runs 15]
+//
+// The same page and files as run.mjs (its --pkg, --v2, --rws); no server.
+import { createServer } from "node:http";
+import { readFile } from "node:fs/promises";
+import { dirname, join, extname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { chromium } from "playwright-core";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const { values: args } = parseArgs({
+  options: {
+    pkg: { type: "string" },
+    v2: { type: "string" },
+    rws: { type: "string" },
+    variant: { type: "string", default: "v2" },
+    runs: { type: "string", default: "15" },
+  },
+});
+for (const k of ["pkg", "v2", "rws"]) if (!args[k]) throw new Error(`--${k} is required`);
+
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm" };
+function route(path) {
+  if (path === "/" || path === "/index.html") return join(HERE, "page/index.html");
+  if (path === "/peers/reconnecting-websocket.js") return resolve(args.rws);
+  if (path.startsWith("/pkg/")) return join(resolve(args.pkg), path.slice(5));
+  if (path.startsWith("/v2/")) return join(resolve(args.v2), path.slice(4));
+  return join(HERE, "page", path.slice(1));
+}
+const server = createServer(async (req, res) => {
+  const path = new URL(req.url, "http://x").pathname;
+  if (path.includes("..")) return res.writeHead(400).end();
+  try {
+    const body = await readFile(route(path));
+    res.writeHead(200, {
+      "content-type": TYPES[extname(path) || ".html"] ?? "application/octet-stream",
+      "cross-origin-opener-policy": "same-origin",
+      "cross-origin-embedder-policy": "require-corp",
+    });
+    res.end(body);
+  } catch {
+    res.writeHead(404).end();
+  }
+});
+await new Promise((r) => server.listen(0, "127.0.0.1", r));
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+});
+try {
+  const page = await browser.newPage();
+  page.on("pageerror", (e) => console.error(`page error: ${e.message}`));
+  await page.goto(`http://127.0.0.1:${server.address().port}/`);
+  await page.waitForFunction(() => window.benchReady === true, null, { timeout: 20000 });
+  const variants = [args.variant];
+  // Warm-up outside the profile (the JIT settles), then the profiled runs.
+  await page.evaluate((v) => window.bench.micro({ variants: v, runs: 3, warmup: 3 }), variants);
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Profiler.enable");
+  await cdp.send("Profiler.setSamplingInterval", { interval: 20 });
+  await cdp.send("Profiler.start");
+  const r = await page.evaluate(([v, runs]) => window.bench.micro({ variants: v, runs, warmup: 0 }), [variants, Number(args.runs)]);
+  const { profile } = await cdp.send("Profiler.stop");
+  const ms = r.run_ms[args.variant];
+  const perMsg = (ms.reduce((a, b) => a + b, 0) * 1e6) / (ms.length * r.messages_per_run);
+  // Self time per function, from the samples (time deltas between them).
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map();
+  let total = 0;
+  profile.samples.forEach((id, i) => {
+    const dt = profile.timeDeltas[i + 1] ?? 0;
+    const f = byId.get(id).callFrame;
+    const file = f.url ? f.url.replace(/^.*\//, "") : "";
+    const name = `${f.functionName || "(anonymous)"}${file ? ` ${file}:${f.lineNumber + 1}` : ""}`;
+    self.set(name, (self.get(name) ?? 0) + dt);
+    total += dt;
+  });
+  const messages = ms.length * r.messages_per_run;
+  console.log(`${args.variant}: ${perMsg.toFixed(0)} ns/message (mean over ${ms.length} profiled runs; the profiler adds its own cost)`);
+  console.log(`self time by function, ns per message (${messages} messages; all samples ${(total / 1000).toFixed(0)} ms):`);
+  for (const [name, us] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
+    console.log(`  ${((us * 1000) / messages).toFixed(0).padStart(6)}  ${(100 * us / total).toFixed(1).padStart(5)}%  ${name}`);
+  }
+} finally {
+  await browser.close();
+  server.close();
+}
