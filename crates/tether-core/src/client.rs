@@ -400,6 +400,10 @@ impl<T> Fifo<T> {
         self.back.push(item);
     }
 
+    fn is_empty(&self) -> bool {
+        self.front.is_empty() && self.back.is_empty()
+    }
+
     fn pop_front(&mut self) -> Option<T> {
         if self.front.is_empty() {
             // Item by item, not `reverse()`: no panic path in the wasm.
@@ -821,6 +825,7 @@ impl Client {
                 epoch,
                 offset,
             } => self.on_publication(topic, epoch, offset),
+            // The same as `handle_next`, which the fast path calls.
             Inbound::Next { cursor, offset } => self.on_next(cursor, offset),
             Inbound::Pong { id } => {
                 if let Phase::Open { ping, .. } = &mut self.phase {
@@ -866,6 +871,25 @@ impl Client {
         };
         self.report_status();
         verdict
+    }
+
+    /// [`Inbound::Next`], the receive fast path (one call per publication
+    /// the shell matched by cursor): the same outcome as
+    /// [`Client::handle_frame`] with it, but it reads no time, so the shell
+    /// need not read its clock for it.
+    pub fn handle_next(&mut self, socket: SocketId, cursor: Cursor, offset: u64) -> Verdict {
+        if !self.phase.is_current(socket) {
+            return Verdict::Drop;
+        }
+        self.timers.set(Timer::Pong, None);
+        self.on_next(cursor, offset)
+    }
+
+    /// Whether an action or event waits to be polled. With
+    /// [`Client::poll_timeout`] unchanged, `false` after an input means the
+    /// shell has nothing to do for it.
+    pub fn has_output(&self) -> bool {
+        !self.actions.is_empty() || !self.events.is_empty()
     }
 
     /// The shell calls this when its timer fires (armed for

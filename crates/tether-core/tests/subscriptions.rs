@@ -210,8 +210,47 @@ fn duplicate_publications_are_dropped() {
     assert_eq!(publication(&mut s, "other", "e1", 1), Verdict::Drop);
 }
 
+/// The fast path as the wasm shell takes it: `handle_next` (no time). A
+/// delivered or dropped publication leaves no output (the shell then skips
+/// its pump); the test `handle_next_is_handle_frame_with_next` shows it
+/// is `handle_frame` with `Inbound::Next`.
 fn next(s: &mut Shell, cursor: Cursor, offset: u64) -> Verdict {
-    s.frame(Inbound::Next { cursor, offset })
+    let v = s.c.handle_next(s.sock(), cursor, offset);
+    if v != Verdict::Stale {
+        assert!(!s.c.has_output(), "a publication leaves nothing to do");
+    }
+    s.pump();
+    v
+}
+
+/// The same publications through both entries, on two clients driven
+/// alike: the same verdicts, positions and outputs.
+#[test]
+fn handle_next_is_handle_frame_with_next() {
+    let mut a = Shell::new(config());
+    let mut b = Shell::new(config());
+    for s in [&mut a, &mut b] {
+        s.c.subscribe(s.t(), "m", true);
+        open(s);
+        ack_all(s, "e1", 0);
+    }
+    let (ca, _) = a.c.cursor("m").unwrap();
+    let (cb, _) = b.c.cursor("m").unwrap();
+    for offset in [1, 2, 2, 1, 5] {
+        let va = next(&mut a, ca, offset);
+        let vb = b.frame(Inbound::Next { cursor: cb, offset });
+        assert_eq!(va, vb, "offset {offset}");
+    }
+    assert_eq!(next(&mut a, Cursor(ca.0 + 1000), 6), Verdict::Stale);
+    assert_eq!(
+        b.frame(Inbound::Next {
+            cursor: Cursor(cb.0 + 1000),
+            offset: 6
+        }),
+        Verdict::Stale
+    );
+    assert_eq!(a.take_sent(), b.take_sent());
+    assert_eq!(a.c.status(), b.c.status());
 }
 
 /// The shell's fast path: a publication matched by cursor has the outcome of
