@@ -6,14 +6,10 @@
 //   node bench/browser/profile.mjs --pkg DIR --v2 DIR --rws FILE [--variant v2] [--runs 15]
 //
 // The same page and files as run.mjs (its --pkg, --v2, --rws); no server.
-import { createServer } from "node:http";
-import { readFile } from "node:fs/promises";
-import { dirname, join, extname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { chromium } from "playwright-core";
+import { startPageServer } from "./page-server.mjs";
 
-const HERE = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
   options: {
     pkg: { type: "string" },
@@ -25,30 +21,7 @@ const { values: args } = parseArgs({
 });
 for (const k of ["pkg", "v2", "rws"]) if (!args[k]) throw new Error(`--${k} is required`);
 
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm" };
-function route(path) {
-  if (path === "/" || path === "/index.html") return join(HERE, "page/index.html");
-  if (path === "/peers/reconnecting-websocket.js") return resolve(args.rws);
-  if (path.startsWith("/pkg/")) return join(resolve(args.pkg), path.slice(5));
-  if (path.startsWith("/v2/")) return join(resolve(args.v2), path.slice(4));
-  return join(HERE, "page", path.slice(1));
-}
-const server = createServer(async (req, res) => {
-  const path = new URL(req.url, "http://x").pathname;
-  if (path.includes("..")) return res.writeHead(400).end();
-  try {
-    const body = await readFile(route(path));
-    res.writeHead(200, {
-      "content-type": TYPES[extname(path) || ".html"] ?? "application/octet-stream",
-      "cross-origin-opener-policy": "same-origin",
-      "cross-origin-embedder-policy": "require-corp",
-    });
-    res.end(body);
-  } catch {
-    res.writeHead(404).end();
-  }
-});
-await new Promise((r) => server.listen(0, "127.0.0.1", r));
+const { server, url } = await startPageServer(args);
 const browser = await chromium.launch({
   executablePath: "/usr/bin/chromium",
   args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
@@ -56,7 +29,7 @@ const browser = await chromium.launch({
 try {
   const page = await browser.newPage();
   page.on("pageerror", (e) => console.error(`page error: ${e.message}`));
-  await page.goto(`http://127.0.0.1:${server.address().port}/`);
+  await page.goto(`${url}/`);
   await page.waitForFunction(() => window.benchReady === true, null, { timeout: 20000 });
   const variants = [args.variant];
   // Warm-up outside the profile (the JIT settles), then the profiled runs.

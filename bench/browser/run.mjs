@@ -17,19 +17,17 @@
 // process over each window. Everything is bounded: counts, windows and a
 // global deadline (BENCH_DEADLINE_S, 420 s).
 
-import { createServer } from "node:http";
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { readFile, writeFile, mkdir } from "node:fs/promises";
 import { existsSync } from "node:fs";
-import { dirname, join, extname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import os from "node:os";
+import { startPageServer } from "./page-server.mjs";
 import { chromium } from "playwright-core";
 import { messages } from "./page/messages.js";
 
-const HERE = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
   options: {
     pkg: { type: "string" },
@@ -98,50 +96,23 @@ function withTimeout(promise, ms, what) {
 // Reports of the unattended end-to-end pages, by run id.
 const pending = new Map();
 
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm" };
-function route(path) {
-  if (path === "/" || path === "/index.html") return join(HERE, "page/index.html");
-  if (path === "/peers/reconnecting-websocket.js") return resolve(args.rws);
-  if (path.startsWith("/pkg/")) return join(resolve(args.pkg), path.slice(5));
-  if (path.startsWith("/v2/")) return join(resolve(args.v2), path.slice(4));
-  return join(HERE, "page", path.slice(1));
-}
-async function startStatic() {
-  const server = createServer(async (req, res) => {
-    const u = new URL(req.url, "http://x");
-    const path = u.pathname;
-    if (path.includes("..")) return res.writeHead(400).end();
-    if (req.method === "POST" && path.startsWith("/e2e/")) {
-      let body = "";
-      req.setEncoding("utf8");
-      req.on("data", (d) => { body += d; });
-      req.on("end", () => {
-        try {
-          pending.get(u.searchParams.get("run"))?.[path.slice(5)]?.(JSON.parse(body || "{}"));
-        } catch (e) {
-          console.error(`bad report from the page: ${e}`);
-        }
-        res.writeHead(204).end();
-      });
-      return;
-    }
+// The end-to-end pages report by POST /e2e/<what>?run=<id>.
+function onReport(u, req, res) {
+  const path = u.pathname;
+  if (!path.startsWith("/e2e/")) return res.writeHead(404).end();
+  let body = "";
+  req.setEncoding("utf8");
+  req.on("data", (d) => { body += d; });
+  req.on("end", () => {
     try {
-      const body = await readFile(route(path));
-      res.writeHead(200, {
-        "content-type": TYPES[extname(path) || ".html"] ?? "application/octet-stream",
-        "cache-control": "no-store",
-        // Cross-origin isolated page: performance.now() at 5 us, not 100 us.
-        "cross-origin-opener-policy": "same-origin",
-        "cross-origin-embedder-policy": "require-corp",
-      });
-      res.end(body);
-    } catch {
-      res.writeHead(404).end();
+      pending.get(u.searchParams.get("run"))?.[path.slice(5)]?.(JSON.parse(body || "{}"));
+    } catch (e) {
+      console.error(`bad report from the page: ${e}`);
     }
+    res.writeHead(204).end();
   });
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  return { server, url: `http://127.0.0.1:${server.address().port}` };
 }
+const startStatic = () => startPageServer(args, onReport);
 
 // ---------------------------------------------------------------- tether-server
 
