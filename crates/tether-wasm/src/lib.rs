@@ -30,6 +30,7 @@ pub mod notice;
 pub mod options;
 #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 mod shell;
+mod slots;
 pub mod subject;
 // Over the recording host, which exists natively only.
 #[cfg(all(test, not(target_arch = "wasm32")))]

@@ -15,6 +15,7 @@ use crate::frame::Subject;
 use crate::host;
 use crate::notice;
 use crate::options::Settings;
+use crate::slots::Slots;
 use crate::{contract, fail};
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -42,9 +43,9 @@ struct Shell {
 }
 
 struct Global {
-    /// Indexed by client number; a freed client leaves `None` (numbers are
-    /// never reused, so a late call for a freed client finds nothing).
-    clients: Vec<Option<Shell>>,
+    /// By client number (a freed client's number finds nothing, even once
+    /// its slot is reused: [`Slots`]).
+    clients: Slots<Shell>,
     /// (client, JSON) to deliver, in order; `next` is the first not yet
     /// delivered.
     notices: Vec<(u32, String)>,
@@ -56,7 +57,7 @@ struct Global {
 impl Global {
     const fn new() -> Global {
         Global {
-            clients: Vec::new(),
+            clients: Slots::new(),
             notices: Vec::new(),
             next: 0,
             dispatching: false,
@@ -122,7 +123,7 @@ fn now() -> Timestamp {
 /// freed (or never existed).
 fn input<R>(c: u32, f: impl FnOnce(&mut Shell, Timestamp) -> R) -> Option<R> {
     let r = with_global(|g| {
-        let s = g.clients.get_mut(c as usize)?.as_mut()?;
+        let s = g.clients.get_mut(c)?;
         Some(f(s, now()))
     })?;
     pump(c);
@@ -157,16 +158,14 @@ pub fn create(settings: Settings) -> u32 {
         pending: None,
         requests: Vec::new(),
     };
-    with_global(|g| {
-        g.clients.push(Some(shell));
-        (g.clients.len() - 1) as u32
-    })
+    // 65,536 clients live in one page: out of numbers, like out of memory.
+    with_global(|g| g.clients.insert(shell)).unwrap_or_else(fail)
 }
 
 /// Forgets client `c`: its socket is closed and its timer cancelled now;
 /// its listeners hear nothing more (queued notices for it are dropped).
 pub fn free(c: u32) {
-    let Some(mut s) = with_global(|g| g.clients.get_mut(c as usize)?.take()) else {
+    let Some(mut s) = with_global(|g| g.clients.remove(c)) else {
         return;
     };
     s.core
@@ -252,7 +251,7 @@ pub fn timer(c: u32) {
 pub fn token(c: u32, socket: u32, token: &str) {
     let socket = SocketId(socket.into());
     let url = with_global(|g| {
-        let s = g.clients.get_mut(c as usize)?.as_mut()?;
+        let s = g.clients.get_mut(c)?;
         // The attempt may have been cancelled (timeout, close) meanwhile.
         (s.pending == Some(socket)).then(|| s.next_url(Some(token)))
     });
@@ -340,7 +339,7 @@ pub fn next(c: u32, socket: u32, cursor: u32, offset: f64) -> u32 {
     // and no pump when the frame left nothing to do (no action, no event,
     // the same deadline): BENCHMARKS.md section 2, "SDK v2".
     let Some((verdict, quiet)) = with_global(|g| {
-        let s = g.clients.get_mut(c as usize)?.as_mut()?;
+        let s = g.clients.get_mut(c)?;
         let verdict = s
             .core
             .handle_next(SocketId(socket.into()), Cursor(cursor), offset as u64);
@@ -383,7 +382,7 @@ fn take_id(requests: &mut Vec<(RequestKey, u32)>, key: RequestKey) -> Option<u32
 /// Answers `{"status":{...}}` through `host::text`.
 pub fn status(c: u32) {
     let text = with_global(|g| {
-        let s = g.clients.get(c as usize)?.as_ref()?;
+        let s = g.clients.get(c)?;
         Some(notice::status(&s.core.status()))
     });
     host::text(&text.unwrap_or_else(fail));
@@ -392,7 +391,7 @@ pub fn status(c: u32) {
 /// Answers the wire state of `topic` (`"pending"` when the core has none).
 pub fn sub_state(c: u32, topic: &str) {
     let state = with_global(|g| {
-        let s = g.clients.get(c as usize)?.as_ref()?;
+        let s = g.clients.get(c)?;
         s.core.subscription(topic)
     });
     host::text(state.unwrap_or(tether_core::SubState::Pending).as_str());
@@ -433,7 +432,7 @@ impl Shell {
 fn open(c: u32, socket: SocketId, url: &str) {
     let made = host::open(c, socket.0 as u32, url);
     with_global(|g| {
-        let Some(s) = g.clients.get_mut(c as usize).and_then(Option::as_mut) else {
+        let Some(s) = g.clients.get_mut(c) else {
             return;
         };
         if made {
@@ -461,7 +460,7 @@ fn pump(c: u32) {
             let Global {
                 clients, notices, ..
             } = g;
-            let s = clients.get_mut(c as usize)?.as_mut()?;
+            let s = clients.get_mut(c)?;
             s.take_events(c, notices);
             Some(match s.core.poll_action()? {
                 Action::Open { socket } => {
@@ -494,7 +493,7 @@ fn pump(c: u32) {
         }
     }
     let timer = with_global(|g| {
-        let s = g.clients.get_mut(c as usize)?.as_mut()?;
+        let s = g.clients.get_mut(c)?;
         let next = s.core.poll_timeout();
         (next != s.armed).then(|| {
             s.armed = next;
@@ -555,7 +554,7 @@ fn dispatch() {
             g.next += 1;
             let (c, text) = (slot.0, core::mem::take(&mut slot.1));
             // A client freed meanwhile hears nothing more.
-            let live = matches!(g.clients.get(c as usize), Some(Some(_)));
+            let live = g.clients.get(c).is_some();
             Some(live.then_some((c, text)))
         });
         match next {
