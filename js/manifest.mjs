@@ -1,6 +1,6 @@
-// Writes the package.json of the npm package tether-ws (SDK v2) into a
-// staged package folder: node js/manifest.mjs DIR VERSION. Run by
-// scripts/pack.sh; the fixtures (fixtures/) install what it describes.
+// Writes the package.json of the npm package tether-ws into a built SDK
+// folder: node js/manifest.mjs DIR VERSION. Run by build_sdk
+// (scripts/lib.sh); scripts/pack.sh packs that folder.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 

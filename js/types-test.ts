@@ -1,6 +1,6 @@
 // Compile-only test of the published declarations (tsc --noEmit): correct
 // usage type-checks, and each @ts-expect-error line must fail to.
-import { Tether, type Publication, type State, type Status, type SubscriptionEvent } from "tether-ws";
+import { Tether, ready, type Publication, type State, type Status, type SubscriptionEvent } from "tether-ws";
 import { TetherProvider, useConnectionStatus, useTether, useTopic } from "tether-ws/react";
 
 const t = new Tether("ws://127.0.0.1:8787/ws", {
@@ -37,6 +37,12 @@ async function requests() {
   return kind;
 }
 t.reconnect();
+const loaded: Promise<void> = ready;
+new Tether("ws://x", { logger: (level, message, data) => console.log(level.toUpperCase(), message, data) });
+// @ts-expect-error: the log level is a known union
+new Tether("ws://x", { logger: (level: "trace") => level });
+// @ts-expect-error: the WebSocket option is a constructor
+new Tether("ws://x", { WebSocket: () => null });
 t.close(1000, "bye");
 t.close();
 
@@ -68,4 +74,4 @@ const provider = TetherProvider({ url: "ws://x", options: { backoff: { maxMs: 1 
 // @ts-expect-error: url is required
 TetherProvider({ options: {} });
 
-export { state, retryAt, code, subState, queued, requests, bad, Hooks, provider };
+export { loaded, state, retryAt, code, subState, queued, requests, bad, Hooks, provider };

@@ -5,11 +5,10 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 "$ROOT/scripts/install.sh"
 
-step "build: SDK (wasm-pack, release, bundler target -> pkg/) and the npm package"
-build_sdk bundler "$ROOT/pkg"
-"$ROOT/scripts/package.sh"
+step "build: the SDK and its npm package (scripts/pack.sh -> out/tether-ws-<version>.tgz)"
+STEP_PARENT="$STEP_NO." "$ROOT/scripts/pack.sh"
 
-step "build: dashboard (www/, Vite + React -> www/dist)"
+step "build: dashboard (www/, Vite + React installing the tarball -> www/dist)"
 "$ROOT/scripts/www.sh"
 
 step "build: tether-server (release)"

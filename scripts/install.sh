@@ -5,10 +5,9 @@ source "$(dirname "$0")/lib.sh"
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-step "install: Debian packages (chromium, chromium-driver, redis-server)"
+step "install: Debian packages (chromium, redis-server)"
 missing=()
 command -v chromium >/dev/null || missing+=(chromium)
-command -v chromedriver >/dev/null || missing+=(chromium-driver)
 command -v redis-server >/dev/null || missing+=(redis-server)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]} (takes a few minutes on a fresh machine)"
@@ -24,26 +23,6 @@ if rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   echo "present"
 else
   run "rustup target add wasm32-unknown-unknown" rustup target add wasm32-unknown-unknown
-fi
-
-step "install: wasm-bindgen-cli (must equal the wasm-bindgen in Cargo.lock)"
-[ -f "$ROOT/Cargo.lock" ] || (cd "$ROOT" && run "cargo generate-lockfile" cargo generate-lockfile)
-want="$(wasm_bindgen_version)"
-[ -n "$want" ] || die "cannot read the wasm-bindgen version from Cargo.lock"
-have="$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)"
-if [ "$have" = "$want" ]; then
-  echo "present: $have"
-else
-  echo "installing wasm-bindgen-cli $want (have: ${have:-none}); a few minutes"
-  # No --locked: one of its pinned dependencies is missing from the registry.
-  run "cargo install wasm-bindgen-cli $want" cargo install wasm-bindgen-cli --version "$want"
-fi
-
-step "install: wasm-pack 0.15.1"
-if [ "$(wasm-pack --version 2>/dev/null | awk '{print $2}')" = "0.15.1" ]; then
-  echo "present"
-else
-  run "cargo install wasm-pack 0.15.1" cargo install wasm-pack --version 0.15.1
 fi
 
 step "install: npm tools (wasm-opt from binaryen 132, esbuild, playwright-core, TypeScript)"

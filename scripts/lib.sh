@@ -3,9 +3,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export PATH="$ROOT/tools/node_modules/.bin:$HOME/.cargo/bin:$PATH"
-export WASM_PACK_CACHE="${WASM_PACK_CACHE:-$ROOT/target/wasm-pack-cache}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
-mkdir -p "$WASM_PACK_CACHE"
 
 STEP_NO=0
 # A script run as a step of another numbers its steps below it (STEP_PARENT=3.).
@@ -14,9 +12,9 @@ die() { printf '\nFAILED: %s\n' "$*" >&2; exit 1; }
 # run "what failed" cmd...: runs cmd; on failure names the step.
 run() { local what="$1"; shift; "$@" || die "$what (command: $*)"; }
 
-# The wasm-bindgen version pinned in Cargo.lock (the CLI must match it).
-wasm_bindgen_version() {
-  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"
+# The SDK's version: the root crate's (Cargo.toml), also the npm package's.
+sdk_version() {
+  awk -F'"' '/^version = / { print $2; exit }' "$ROOT/Cargo.toml"
 }
 
 # listening_url FILE PID WHAT: waits (at most 30 s) for the `listening on URL`
@@ -33,45 +31,23 @@ listening_url() {
   die "$what did not report its address within 30 s"
 }
 
-# build_sdk TARGET OUT_DIR: the shipped SDK build (wasm-pack, profile
-# wasm-release: size-optimised, panic = abort; feature small: no std,
-# trapping panic handler, small allocator). TARGET: bundler or web.
-build_sdk() {
-  run "wasm-pack build --target $1" \
-    wasm-pack build --profile wasm-release --target "$1" --out-dir "$2" "$ROOT" -- --features small
-}
-
 # The wasm features rustc emits by default (binaryen must be told).
 WASM_FEATURES=(--enable-reference-types --enable-bulk-memory --enable-nontrapping-float-to-int
   --enable-sign-ext --enable-mutable-globals --enable-multivalue)
 
-# build_sdk_v2 OUT_DIR: SDK v2 (docs/DESIGN.md, "SDK v2"): crates/tether-wasm
-# (profile wasm-release) -> wasm-opt -> OUT_DIR/tether.wasm, next to the
-# facade compiled by tsc (js/src -> OUT_DIR/*.js + *.d.ts) and a
-# package.json; OUT_DIR/index.js is the entry.
-build_sdk_v2() {
+# build_sdk OUT_DIR: the SDK (docs/DESIGN.md, "SDK"): the root crate
+# (wasm32, profile wasm-release, feature small) -> wasm-opt ->
+# OUT_DIR/tether.wasm, next to the facade compiled by tsc (js/src ->
+# OUT_DIR/*.js + *.d.ts, strict: this is the facade's type check).
+# OUT_DIR/index.js is the entry; scripts/pack.sh stages the package.
+build_sdk() {
   local out="$1"
-  run "cargo build -p tether-wasm (wasm32, wasm-release)" \
-    cargo build --locked -q -p tether-wasm --features small --target wasm32-unknown-unknown --profile wasm-release
+  run "cargo build -p tether-ws (wasm32, wasm-release)" \
+    cargo build --locked -q -p tether-ws --features small --target wasm32-unknown-unknown --profile wasm-release
   mkdir -p "$out"
   run "wasm-opt tether.wasm" wasm-opt "${WASM_FEATURES[@]}" -Oz --converge --strip-debug \
     --strip-producers --strip-target-features \
-    "$ROOT/target/wasm32-unknown-unknown/wasm-release/tether_wasm.wasm" -o "$out/tether.wasm"
-  run "tsc (js/src -> $out)" "$ROOT/js/node_modules/.bin/tsc" -p "$ROOT/js/tsconfig.v2.json" --outDir "$out"
-  local version
-  version="$(awk -F'"' '/^version = / { print $2; exit }' "$ROOT/Cargo.toml")"
-  cat >"$out/package.json" <<JSON
-{
-  "name": "tether-ws",
-  "version": "$version",
-  "description": "Realtime WebSocket connection SDK for browser dashboards (v2: wasm core, TypeScript facade).",
-  "license": "MIT OR Apache-2.0",
-  "type": "module",
-  "main": "./index.js",
-  "types": "./index.d.ts",
-  "exports": { ".": { "types": "./index.d.ts", "default": "./index.js" } },
-  "files": ["*.js", "*.d.ts", "tether.wasm"],
-  "sideEffects": false
-}
-JSON
+    "$ROOT/target/wasm32-unknown-unknown/wasm-release/tether_ws.wasm" -o "$out/tether.wasm"
+  run "tsc (js/src -> $out)" "$ROOT/js/node_modules/.bin/tsc" -p "$ROOT/js/tsconfig.build.json" --outDir "$out"
+  run "package.json (js/manifest.mjs)" node "$ROOT/js/manifest.mjs" "$out" "$(sdk_version)"
 }

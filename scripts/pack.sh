@@ -1,29 +1,26 @@
 #!/usr/bin/env bash
-# Builds the npm package tether-ws (SDK v2: docs/DESIGN.md, "SDK v2") and
-# writes its tarball out/tether-ws-<version>.tgz (npm pack), the file the
-# fixtures (fixtures/) install. Works from a fresh clone: installs what is
-# missing first. Prints the tarball's path last.
+# Builds the npm package tether-ws (docs/DESIGN.md, "SDK") and writes its
+# tarball out/tether-ws-<version>.tgz (npm pack), the file README's Install
+# section names and the fixtures (fixtures/) and the demo (www/) install.
+# Works from a fresh clone: installs what is missing first. Prints the
+# tarball's path last.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 "$ROOT/scripts/install.sh"
 
-version="$(awk -F'"' '/^version = / { print $2; exit }' "$ROOT/Cargo.toml")"
+version="$(sdk_version)"
 [ -n "$version" ] || die "cannot read the version from Cargo.toml"
 stage="$ROOT/out/pack/tether-ws"
 tarball="$ROOT/out/tether-ws-$version.tgz"
 
-step "pack: build SDK v2 (wasm + facade -> out/v2)"
-build_sdk_v2 "$ROOT/out/v2"
+step "pack: build the SDK (wasm + facade -> out/sdk)"
+build_sdk "$ROOT/out/sdk"
+head -1 "$ROOT/out/sdk/react.js" | grep -qx '"use client";' || die "react.js does not start with \"use client\" (js/src/react.ts)"
 
-step "pack: stage the package (facade + tether-ws/react, tether.wasm, package.json, README)"
+step "pack: stage the package (out/sdk + README) and npm pack -> $tarball"
 rm -rf "$stage"
 mkdir -p "$stage"
-run "tsc (js/src with react.ts -> $stage)" "$ROOT/js/node_modules/.bin/tsc" -p "$ROOT/js/tsconfig.pack.json" --outDir "$stage"
-head -1 "$stage/react.js" | grep -qx '"use client";' || die "react.js does not start with \"use client\" (js/src/react.ts)"
-cp "$ROOT/out/v2/tether.wasm" "$ROOT/README.md" "$stage/"
-run "package.json (js/manifest.mjs)" node "$ROOT/js/manifest.mjs" "$stage" "$version"
-
-step "pack: npm pack -> $tarball"
+cp "$ROOT"/out/sdk/*.js "$ROOT"/out/sdk/*.d.ts "$ROOT/out/sdk/tether.wasm" "$ROOT/out/sdk/package.json" "$ROOT/README.md" "$stage/"
 rm -f "$tarball"
 run "npm pack" npm pack --silent --pack-destination "$ROOT/out" "$stage" >/dev/null
 [ -f "$tarball" ] || die "npm pack wrote no $tarball"

@@ -3,16 +3,13 @@
 #  1. the server: target/release/soak runs the release tether-server under
 #     SOAK_SECS (default 3600) seconds of churn, sampling its RSS; fails if
 #     the server dies, panics, or its RSS is not flat after the warm-up;
-#  2. the SDK: the leak browser test (tests/leak.rs) built with
-#     TETHER_SOAK_CYCLES=SOAK_CYCLES (default 10000) reconnect cycles, half
-#     forced by the network side, in headless Chromium; prints the JS heap
-#     and wasm memory every tenth of the run;
-#  3. the SDK on a plain page: the shipped build (build_sdk web) and SDK v2
-#     (build_sdk_v2) driven by Playwright (tests/soak/run.mjs), the same
-#     cycles, v1, v2 and the baseline each in a fresh page; the JS heap
-#     bound is judged here (BENCHMARKS.md).
+#  2. the SDK on a plain page (build_sdk -> target/soak-sdk) driven by
+#     Playwright (tests/soak/run.mjs): SOAK_CYCLES (default 10000)
+#     reconnect cycles, half forced by the network side, the SDK and a
+#     plain-WebSocket baseline each in a fresh page; prints the JS heap and
+#     wasm memory every tenth of the run; bounds in BENCHMARKS.md.
 # Shorter: SOAK_SECS=300 SOAK_CYCLES=1000 scripts/soak.sh. Skip a part:
-# SOAK_SERVER=0, SOAK_SDK=0 or SOAK_PAGE=0. Arguments go to the server soak
+# SOAK_SERVER=0 or SOAK_PAGE=0. Arguments go to the server soak
 # (target/release/soak --help). Output: out/soak/.
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -35,7 +32,7 @@ if [ "${SOAK_SERVER:-1}" != 0 ]; then
 fi
 
 control_pid=""
-if [ "${SOAK_SDK:-1}" != 0 ] || [ "${SOAK_PAGE:-1}" != 0 ]; then
+if [ "${SOAK_PAGE:-1}" != 0 ]; then
   step "build: tether-testkit (the browser tests' control server)"
   run "cargo build -p tether-testkit" cargo build --locked -p tether-testkit
   control_log="$OUT/control.log"
@@ -46,30 +43,12 @@ if [ "${SOAK_SDK:-1}" != 0 ] || [ "${SOAK_PAGE:-1}" != 0 ]; then
   control_url="$(listening_url "$OUT/control.out" $control_pid "tether-testkit (log: $control_log)")" || exit 1
 fi
 
-if [ "${SOAK_SDK:-1}" != 0 ]; then
-  step "soak: SDK, $SOAK_CYCLES reconnect cycles in headless Chromium (log: $OUT/sdk.log)"
-  if TETHER_SOAK_CYCLES="$SOAK_CYCLES" \
-    TETHER_CONTROL_URL="$control_url" \
-    CHROMEDRIVER=/usr/bin/chromedriver \
-    WASM_BINDGEN_TEST_WEBDRIVER_JSON="$ROOT/webdriver.json" \
-    WASM_BINDGEN_TEST_TIMEOUT=$((600 + SOAK_CYCLES / 5)) \
-    cargo test --locked --target wasm32-unknown-unknown -p tether-ws --test leak -- --nocapture \
-    >"$OUT/sdk.log" 2>&1; then
-    :
-  else
-    failed+=("SDK soak")
-  fi
-  grep -o 'leak-soak: .*' "$OUT/sdk.log" || true
-  grep -E '^test |test result' "$OUT/sdk.log" || true
-fi
-
 if [ "${SOAK_PAGE:-1}" != 0 ]; then
-  step "build: the shipped SDK, web target (target/soak-pkg), and SDK v2 (target/soak-pkg-v2)"
-  build_sdk web "$ROOT/target/soak-pkg"
-  build_sdk_v2 "$ROOT/target/soak-pkg-v2"
-  step "soak: SDK v1 and v2 on a plain page, $SOAK_CYCLES reconnect cycles each, Playwright (log: $OUT/page.log)"
+  step "build: the SDK (build_sdk -> target/soak-sdk)"
+  build_sdk "$ROOT/target/soak-sdk"
+  step "soak: SDK on a plain page, $SOAK_CYCLES reconnect cycles, Playwright (log: $OUT/page.log)"
   if PLAYWRIGHT_CORE="$ROOT/tools/node_modules/playwright-core/index.mjs" \
-    node "$ROOT/tests/soak/run.mjs" --pkg "$ROOT/target/soak-pkg" --v2 "$ROOT/target/soak-pkg-v2" \
+    node "$ROOT/tests/soak/run.mjs" --sdk "$ROOT/target/soak-sdk" \
     --control "$control_url" \
     --cycles "$SOAK_CYCLES" >"$OUT/page.log" 2>&1; then
     :

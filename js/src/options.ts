@@ -1,6 +1,6 @@
 // `new Tether(url, options)`: validation in JS (every bad option throws a
-// TypeError naming it; the messages of v1's src/options.js), and the one
-// object the wasm reads (docs/DESIGN.md, "SDK v2"): the README's option
+// TypeError naming it; the messages of the first SDK's options.js), and the one
+// object the wasm reads (docs/DESIGN.md, "The SDK"): the README's option
 // names, nested ones dotted, the URLs as `urls.0`, `urls.1`, ..., absent
 // when not given so the core's `Config::default()` stays the one source of
 // defaults.

@@ -1,5 +1,5 @@
 // The glue: loads tether.wasm (next to this file), gives it its imports
-// (module `tether`: crates/tether-wasm/src/host.rs) and wraps its exports
+// (module `tether`: src/host.rs) and wraps its exports
 // with the string ABI: strings cross as (pointer, length) of UTF-8 in the
 // wasm's memory, written into a buffer from `alloc` and given back with
 // `dealloc` after the call. It performs what the wasm asks (sockets, one
@@ -12,14 +12,14 @@ export interface Host {
   socket(url: string): WebSocketLike;
   /** A socket's `message` event (the facade's receive path). */
   receive(socket: number, data: unknown): void;
-  /** A notice for the listeners (JSON; crates/tether-wasm/src/notice.rs). */
+  /** A notice for the listeners (JSON; src/notice.rs). */
   notice(json: string): void;
   /** A topic's cursor and epoch (the receive fast path). */
   cursor(topic: string, cursor: number, epoch: string): void;
   log(level: LogLevel, message: string, data?: unknown): void;
 }
 
-/** The codes of crates/tether-wasm/src/contract.rs, by name. */
+/** The codes of src/contract.rs, by name. */
 export interface Contract {
   DROP: number;
   TOPIC: number;
@@ -31,7 +31,7 @@ export interface Contract {
   KIND_MASK: number;
 }
 
-/** The wasm's exports (crates/tether-wasm/src/exports.rs); a string is
+/** The wasm's exports (src/exports.rs); a string is
  * always the last parameter, as (pointer, length): see [`str`]. */
 export interface Exports {
   memory: WebAssembly.Memory;
@@ -90,7 +90,7 @@ export function str<A extends number[], R>(f: (...args: [...A, number, number]) 
 const key = (c: number, socket: number) => c + "/" + socket;
 
 /** What `create` and `message` read, field by field (imports `kind`, `num`,
- * `string`; crates/tether-wasm/src/subject.rs): the options bag, a frame. */
+ * `string`; src/subject.rs): the options bag, a frame. */
 let subject: Record<string, unknown> | undefined;
 /** Calls `f` with `o` as the subject. */
 export function about<R>(o: Record<string, unknown> | undefined, f: () => R): R {

@@ -1,4 +1,4 @@
-// SDK v2 in headless Chromium against the real tether-server (started
+// The SDK in headless Chromium against the real tether-server (started
 // and cut through the testkit control server). Run by scripts/test.sh:
 //   node --test js/test/*.test.mjs
 import assert from "node:assert/strict";
@@ -11,7 +11,7 @@ const open = () => openPage(suite.browser, suite.web.url, suite.ctl.url);
 test("connects: status transitions and fields, frozen objects, send and request", async () => {
   const { page, problems, close } = await open();
   const r = await page.evaluate(async () => {
-    const { Tether, control, first, until } = window.v2;
+    const { Tether, control, first, until } = window.sdk;
     const { ws } = await control("/server/start?name=v2-basic");
     const t = new Tether(ws, { autoConnect: false });
     const seen = [t.status];
@@ -52,7 +52,7 @@ test("connects: status transitions and fields, frozen objects, send and request"
 test("subscribes, receives, recovers exactly what it missed after a cut", async () => {
   const { page, problems, close } = await open();
   const r = await page.evaluate(async () => {
-    const { Tether, control, first, until, publish } = window.v2;
+    const { Tether, control, first, until, publish } = window.sdk;
     await control("/server/start?name=v2-rec");
     const { ws } = await control("/proxy/start?name=v2-recp&server=v2-rec");
     const t = new Tether(ws, { backoff: { initialMs: 50, maxMs: 100 }, connectTimeoutMs: 300 });
@@ -95,7 +95,7 @@ test("subscribes, receives, recovers exactly what it missed after a cut", async 
 test("requests time out; close rejects pending requests; free makes removers harmless", async () => {
   const { page, problems, close } = await open();
   const r = await page.evaluate(async () => {
-    const { Tether, control, until } = window.v2;
+    const { Tether, control, until } = window.sdk;
     await control("/server/start?name=v2-req");
     const { ws } = await control("/proxy/start?name=v2-reqp&server=v2-req");
     const t = new Tether(ws, { heartbeat: false });
@@ -130,7 +130,7 @@ test("requests time out; close rejects pending requests; free makes removers har
 test("offline queue: sends made before connect() go out once, in order, on open", async () => {
   const { page, problems, close } = await open();
   const r = await page.evaluate(async () => {
-    const { Tether, control, first } = window.v2;
+    const { Tether, control, first } = window.sdk;
     const { ws } = await control("/server/start?name=v2-queue");
     const t = new Tether(ws, { autoConnect: false, queue: { maxMessages: 3 } });
     const idle = t.state;
@@ -158,7 +158,7 @@ test("re-entrancy matrix: every API call from inside every kind of callback", as
   const { page, problems, close } = await open();
   const results = await page.evaluate(async () => {
     const { KINDS, ACTIONS, runCase } = await import("/matrix.js");
-    const { ws } = await window.v2.control("/server/start?name=v2-matrix");
+    const { ws } = await window.sdk.control("/server/start?name=v2-matrix");
     const out = [];
     for (const kind of KINDS) {
       for (const action of ACTIONS) {
@@ -201,11 +201,11 @@ test("re-entrancy matrix: every API call from inside every kind of callback", as
   await close();
 });
 
-// Ported from v1's tests/browser.rs (issue 12: same names, same assertions).
+// Ported from the first SDK's (wasm-bindgen, retired) tests/browser.rs (issue 12: same names, same assertions).
 
 test("recovers_from_a_server_restart_with_its_subscription", async () => {
   const { r, problems } = await suite.run(async () => {
-    const { Tether, kit, until, untilSub, publish, recorder } = window.v2;
+    const { Tether, kit, until, untilSub, publish, recorder } = window.sdk;
     const ws = await kit.startServer("restart");
     const t = new Tether(ws, { backoff: { initialMs: 100, maxMs: 400 } });
     // A listener that throws must not break the client or later listeners.
@@ -264,7 +264,7 @@ test("recovers_from_a_server_restart_with_its_subscription", async () => {
 
 test("bad_options_throw_type_errors_naming_the_option", async () => {
   const { r, problems } = await suite.run(() => {
-    const { Tether } = window.v2;
+    const { Tether } = window.sdk;
     const cases = [
       [{ backoff: { initialMs: -1 } }, "backoff.initialMs"],
       [{ backoff: { jitter: "sometimes" } }, "backoff.jitter"],
@@ -335,7 +335,7 @@ test("bad_options_throw_type_errors_naming_the_option", async () => {
 
 test("requests_resolve_with_their_reply_and_reject_on_error", async () => {
   const { r, problems } = await suite.run(async () => {
-    const { Tether, kit } = window.v2;
+    const { Tether, kit } = window.sdk;
     const ws = await kit.startServer("requests");
     const t = new Tether(ws);
     // Sent before open: waits in the queue, gets its id on the wire.
@@ -362,7 +362,7 @@ test("requests_resolve_with_their_reply_and_reject_on_error", async () => {
 
 test("each_subscription_gets_each_publication_once_through_unsubscribes", async () => {
   const { r, problems } = await suite.run(async () => {
-    const { Tether, kit, untilSub, publish, recorder } = window.v2;
+    const { Tether, kit, untilSub, publish, recorder } = window.sdk;
     const ws = await kit.startServer("callbacks");
     const t = new Tether(ws);
     const first = recorder();

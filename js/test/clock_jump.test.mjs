@@ -1,4 +1,4 @@
-// Ported from v1's tests/clock_jump.rs. The page's wall clock moves
+// Ported from the first SDK's (wasm-bindgen, retired) tests/clock_jump.rs. The page's wall clock moves
 // (`Date.now()` an hour back or forward, as a user or NTP changing the
 // system time does): the client's deadlines do not. The retry, the connect
 // timeout and the heartbeat run on time, and the status's epoch fields
@@ -48,7 +48,7 @@ const run = (fn, arg) => suite.run(fn, arg, installClock);
 
 test("retry_and_status_times_follow_a_moved_clock", async () => {
   const { r, problems } = await run(async ({ HOUR, SLACK_MS }) => {
-    const { Tether, kit, first, until } = window.v2;
+    const { Tether, kit, first, until } = window.sdk;
     const out = [];
     for (const shift of [-HOUR, HOUR]) {
       window.clock.restore();
@@ -87,7 +87,7 @@ test("retry_and_status_times_follow_a_moved_clock", async () => {
 
 test("connect_timeout_fires_on_time_after_the_clock_moved", async () => {
   const { r, problems } = await run(async ({ HOUR, SLACK_MS }) => {
-    const { Tether, kit, until } = window.v2;
+    const { Tether, kit, until } = window.sdk;
     const out = [];
     for (const shift of [-HOUR, HOUR]) {
       window.clock.restore();
@@ -122,7 +122,7 @@ test("connect_timeout_fires_on_time_after_the_clock_moved", async () => {
 
 test("heartbeat_keeps_running_after_the_clock_moved", async () => {
   const { r, problems } = await run(async ({ HOUR, SLACK_MS }) => {
-    const { Tether, kit, until } = window.v2;
+    const { Tether, kit, until } = window.sdk;
     const out = [];
     for (const shift of [-HOUR, HOUR]) {
       window.clock.restore();

@@ -1,4 +1,4 @@
-// Ported from v1's tests/fault_auth.rs. Token auth against a server started
+// Ported from the first SDK's (wasm-bindgen, retired) tests/fault_auth.rs. Token auth against a server started
 // with `--token-secret`: an invalid token is terminal (4503 -> `failed`),
 // an expired one makes the client ask its `tokenProvider` again (4401 ->
 // new token -> open). Tokens are HS256 JWTs minted here, in Node, and
@@ -50,7 +50,7 @@ const ARGS = `--token-secret,${SECRET}`;
 
 test("invalid_token_is_terminal_4503_failed", async () => {
   const { r, problems } = await suite.run(async ({ tokens, args }) => {
-    const { Tether, kit, until, holds } = window.v2;
+    const { Tether, kit, until, holds } = window.sdk;
     const ws = await kit.startServer("auth-4503", args);
     let calls = 0;
     const tokenProvider = () => tokens[Math.min(calls++, tokens.length - 1)];
@@ -70,7 +70,7 @@ test("invalid_token_is_terminal_4503_failed", async () => {
 
 test("expired_token_4401_asks_the_provider_again_and_opens", async () => {
   const { r, problems } = await suite.run(async ({ tokens, args }) => {
-    const { Tether, kit, until, recorder } = window.v2;
+    const { Tether, kit, until, recorder } = window.sdk;
     const ws = await kit.startServer("auth-4401", args);
     let calls = 0;
     const tokenProvider = () => tokens[Math.min(calls++, tokens.length - 1)];

@@ -1,4 +1,4 @@
-// Ported from v1's tests/fault_cut_recovery.rs. The link is reset abruptly
+// Ported from the first SDK's (wasm-bindgen, retired) tests/fault_cut_recovery.rs. The link is reset abruptly
 // (TCP RST, no close frame) and stays unreachable while publications go
 // on; then the network comes back. The subscription must be re-sent
 // exactly once and recover what it missed, in order, with no duplicate.
@@ -11,7 +11,7 @@ const MISSED = 4;
 
 test("abrupt_cut_then_resubscribe_once_and_replay_in_order", async () => {
   const { r, problems } = await suite.run(async (MISSED) => {
-    const { Tether, kit, until, untilSub, publish, recorder } = window.v2;
+    const { Tether, kit, until, untilSub, publish, recorder } = window.sdk;
     const publishN = async (from, to) => {
       const offsets = [];
       for (let n = from; n <= to; n++) offsets.push([n, (await publish("cut-s", "miners", { n }, "tick")).offset]);

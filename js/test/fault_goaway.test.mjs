@@ -1,4 +1,4 @@
-// Ported from v1's tests/fault_goaway.rs. A planned server restart: on
+// Ported from the first SDK's (wasm-bindgen, retired) tests/fault_goaway.rs. A planned server restart: on
 // SIGTERM the server sends `goaway` with `retry_after_ms` and `spread_ms`,
 // then closes with 1012. The client must wait the server's delay instead
 // of its own (much shorter) backoff.
@@ -19,7 +19,7 @@ const SLACK_MS = 500;
 // closed; the wait is not a failed attempt.
 test("goaway_delay_and_spread_are_honoured", async () => {
   const { r, problems } = await suite.run(async (args) => {
-    const { Tether, kit, until, recorder } = window.v2;
+    const { Tether, kit, until, recorder } = window.sdk;
     const ws = await kit.startServer("goaway-s", args);
     const t = new Tether(ws, { backoff: { initialMs: 100, maxMs: 100 } });
     await until(t, "open", (s) => s.state === "open");

@@ -1,4 +1,4 @@
-// Ported from v1's tests/fault_half_open.rs. A half-open link: the proxy
+// Ported from the first SDK's (wasm-bindgen, retired) tests/fault_half_open.rs. A half-open link: the proxy
 // stops forwarding in both directions while both TCP connections stay
 // open, so no close event ever comes: only the client's heartbeat can tell
 // the link is dead.
@@ -18,7 +18,7 @@ const SLACK_MS = 500;
 // again it reconnects over a new TCP connection and its pings are answered.
 test("half_open_link_is_detected_by_the_heartbeat_then_reconnects", async () => {
   const { r, problems } = await suite.run(async ({ INTERVAL_MS, TIMEOUT_MS }) => {
-    const { Tether, kit, until, holds, recorder } = window.v2;
+    const { Tether, kit, until, holds, recorder } = window.sdk;
     await kit.startServer("halfopen-s");
     const ws = await kit.startProxy("halfopen-p", "halfopen-s");
     const t = new Tether(ws, {

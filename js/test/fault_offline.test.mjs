@@ -1,4 +1,4 @@
-// Ported from v1's tests/fault_offline.rs. The browser's `offline` /
+// Ported from the first SDK's (wasm-bindgen, retired) tests/fault_offline.rs. The browser's `offline` /
 // `online` events (dispatched on `window` by the test): while offline the
 // client burns no attempts; `online` connects at once. The proxy counts TCP
 // connections, i.e. attempts on the wire.
@@ -14,7 +14,7 @@ const suite = browserSuite();
 // `online` connects at once and opens.
 test("offline_while_reconnecting_burns_no_attempts_and_online_reconnects", async () => {
   const { r, problems } = await suite.run(async () => {
-    const { Tether, kit, until, holds } = window.v2;
+    const { Tether, kit, until, holds } = window.sdk;
     const dispatch = (kind) => window.dispatchEvent(new Event(kind));
     await kit.startServer("offline-a-s");
     const ws = await kit.startProxy("offline-a-p", "offline-a-s");
@@ -57,7 +57,7 @@ test("offline_while_reconnecting_burns_no_attempts_and_online_reconnects", async
 // answered.
 test("offline_while_open_probes_the_link", async () => {
   const { r, problems } = await suite.run(async () => {
-    const { Tether, kit, until, holds } = window.v2;
+    const { Tether, kit, until, holds } = window.sdk;
     const dispatch = (kind) => window.dispatchEvent(new Event(kind));
     await kit.startServer("offline-b-s");
     const ws = await kit.startProxy("offline-b-p", "offline-b-s");

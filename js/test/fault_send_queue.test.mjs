@@ -1,4 +1,4 @@
-// Ported from v1's tests/fault_send_queue.rs. The send queue across an
+// Ported from the first SDK's (wasm-bindgen, retired) tests/fault_send_queue.rs. The send queue across an
 // outage: frames sent while the server is down are queued and reach the
 // new server in order, right after the resubscribe. Observable end to end:
 // they are client `publish` frames on a topic that allows them, so the
@@ -17,7 +17,7 @@ const N = 5;
 // for ids 1001..1005 in order, and the queue is empty.
 test("queued_sends_are_flushed_in_order_after_a_reconnect", async () => {
   const { r, problems } = await suite.run(async (N) => {
-    const { Tether, kit, until, untilSub, recorder } = window.v2;
+    const { Tether, kit, until, untilSub, recorder } = window.sdk;
     const topics = await kit.writeFile("send-queue-topics.json",
       '[{"name":"chat","description":"client publish allowed","client_publish":true}]');
     const args = `--topics,${encodeURIComponent(topics)}`;

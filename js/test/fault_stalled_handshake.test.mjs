@@ -1,4 +1,4 @@
-// Ported from v1's tests/fault_stalled_handshake.rs. A handshake that
+// Ported from the first SDK's (wasm-bindgen, retired) tests/fault_stalled_handshake.rs. A handshake that
 // never completes: the proxy accepts every new TCP connection and never
 // answers it, so the socket neither opens nor fails: only the client's
 // connect timeout ends the attempt.
@@ -15,7 +15,7 @@ const CONNECT_TIMEOUT_MS = 500;
 // counter resets.
 test("stalled_handshake_is_aborted_at_the_connect_timeout_and_retried", async () => {
   const { r, problems } = await suite.run(async (CONNECT_TIMEOUT_MS) => {
-    const { Tether, kit, until, recorder } = window.v2;
+    const { Tether, kit, until, recorder } = window.sdk;
     await kit.startServer("stall-s");
     const ws = await kit.startProxy("stall-p", "stall-s");
     await kit.proxyMode("stall-p", "stall_new");

@@ -1,4 +1,4 @@
-// Ported from v1's tests/hardening.rs. Callbacks that call back into the
+// Ported from the first SDK's (wasm-bindgen, retired) tests/hardening.rs. Callbacks that call back into the
 // client: a listener that socket and page events or the timer run may call
 // any API method, removers included, and must see the same client as the
 // app does: no throw, the call takes effect, and listeners hear about
@@ -10,7 +10,7 @@ import { FAILED_HANDSHAKE, browserSuite } from "./harness.mjs";
 
 const suite = browserSuite();
 
-/** The page-side probes (v1's inline JS, as an app writes listeners):
+/** The page-side probes (the first SDK's inline JS, as an app writes listeners):
  * each registers listeners and returns an object the test reads. */
 function installProbes() {
   // `const off = t.onStatus(s => { if (s.state === state) { off(); resolve(); } })`
@@ -224,7 +224,7 @@ const run = (fn, arg) => suite.run(fn, arg, installProbes);
 // the client goes through it again.
 test("status_listeners_remove_themselves_during_socket_events", async () => {
   const { r, problems } = await run(async () => {
-    const { Tether, kit, until, recorder } = window.v2;
+    const { Tether, kit, until, recorder } = window.sdk;
     const { resolveOn, removeOn, states } = window.probes;
     await kit.startServer("hard-self-s");
     const ws = await kit.startProxy("hard-self-p", "hard-self-s");
@@ -236,7 +236,7 @@ test("status_listeners_remove_themselves_during_socket_events", async () => {
     t.onStatus(statuses.fn);
     t.connect();
     await until(t, "open", (s) => s.state === "open");
-    await window.v2.first("the open listener to remove itself and resolve", (d) => resolved.done.then(d), 5000);
+    await window.sdk.first("the open listener to remove itself and resolve", (d) => resolved.done.then(d), 5000);
     for (let cut = 1; cut <= 2; cut++) {
       await kit.proxyCut("hard-self-p");
       await statuses.until("open again after the cut", (s) => s.filter((x) => x.state === "open").length > cut);
@@ -257,7 +257,7 @@ test("status_listeners_remove_themselves_during_socket_events", async () => {
 // mode, echo server), each once-listener is called exactly once.
 test("once_message_listeners_are_called_once", async () => {
   const { r, problems } = await run(async () => {
-    const { Tether, kit, until, recorder } = window.v2;
+    const { Tether, kit, until, recorder } = window.sdk;
     const { onceMessage } = window.probes;
     const ws = await kit.startEcho("hard-echo");
     const t = new Tether(ws, { mode: "raw" });
@@ -284,7 +284,7 @@ test("once_message_listeners_are_called_once", async () => {
 // the removed listeners hear nothing more.
 test("removers_work_from_subscription_callbacks", async () => {
   const { r, problems } = await run(async () => {
-    const { Tether, kit, untilSub, publish, recorder } = window.v2;
+    const { Tether, kit, untilSub, publish, recorder } = window.sdk;
     const ws = await kit.startServer("hard-sub-s");
     const t = new Tether(ws, {});
     const probe = window.probes.subscriptionRemovers(t, "miners");
@@ -307,7 +307,7 @@ test("removers_work_from_subscription_callbacks", async () => {
 // After `free()` every remover (and `unsubscribe()`) is a harmless no-op.
 test("removers_after_free_do_nothing", async () => {
   const { r, problems } = await run(async () => {
-    const { Tether, kit, until } = window.v2;
+    const { Tether, kit, until } = window.sdk;
     const ws = await kit.startServer("hard-free-s");
     const t = new Tether(ws, {});
     await until(t, "open", (s) => s.state === "open");
@@ -322,7 +322,7 @@ test("removers_after_free_do_nothing", async () => {
 // no-op.
 test("free_from_a_socket_event_listener", async () => {
   const { r, problems } = await run(async () => {
-    const { Tether, kit, first, poll } = window.v2;
+    const { Tether, kit, first, poll } = window.sdk;
     await kit.startServer("hard-freecb-s");
     const ws = await kit.startProxy("hard-freecb-p", "hard-freecb-s");
     const t = new Tether(ws, { autoConnect: false });
@@ -356,7 +356,7 @@ test("free_from_a_socket_event_listener", async () => {
 // listener hears the states in the order they happened.
 test("api_calls_from_socket_event_listeners", async () => {
   const { r, problems } = await run(async () => {
-    const { Tether, kit, until, first, recorder } = window.v2;
+    const { Tether, kit, until, first, recorder } = window.sdk;
     const ws = await kit.startServer("hard-api-s");
     const t = new Tether(ws, { autoConnect: false });
     const probe = window.probes.apiOnOpen(t);
@@ -382,7 +382,7 @@ test("api_calls_from_socket_event_listeners", async () => {
 // subscription is confirmed, the request is answered by the server.
 test("api_calls_from_a_timer_listener", async () => {
   const { r, problems } = await run(async () => {
-    const { Tether, kit, until, untilSub, first, recorder } = window.v2;
+    const { Tether, kit, until, untilSub, first, recorder } = window.sdk;
     await kit.startServer("hard-timer-s");
     const ws = await kit.startProxy("hard-timer-p", "hard-timer-s");
     const t = new Tether(ws, { backoff: { initialMs: 100, maxMs: 100, jitter: "none" } });
@@ -412,7 +412,7 @@ test("api_calls_from_a_timer_listener", async () => {
 // Tether and in raw mode.
 test("max_attempts_counts_links_that_die_at_once", async () => {
   const { r, problems } = await run(async () => {
-    const { Tether, kit, until, holds } = window.v2;
+    const { Tether, kit, until, holds } = window.sdk;
     const out = [];
     for (const mode of ["tether", "raw"]) {
       const name = `hard-kick-${mode}`;

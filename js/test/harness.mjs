@@ -1,7 +1,7 @@
-// Shared by the SDK v2 tests: the testkit control server (started here
+// Shared by the SDK tests: the testkit control server (started here
 // unless TETHER_CONTROL_URL names one), a static server for the built SDK
 // and the test pages, and Chromium through playwright-core.
-// Env: TETHER_V2_DIR (build_sdk_v2 output), TETHER_TESTKIT_BIN,
+// Env: TETHER_SDK_DIR (build_sdk output), TETHER_TESTKIT_BIN,
 // TETHER_SERVER_BIN, PLAYWRIGHT_CORE.
 import { spawn } from "node:child_process";
 import { mkdirSync, openSync } from "node:fs";
@@ -14,7 +14,7 @@ import { after, before } from "node:test";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, "../..");
-export const V2_DIR = resolve(process.env.TETHER_V2_DIR ?? join(ROOT, "out/v2"));
+export const SDK_DIR = resolve(process.env.TETHER_SDK_DIR ?? join(ROOT, "out/sdk"));
 const TESTKIT = process.env.TETHER_TESTKIT_BIN ?? join(ROOT, "target/debug/tether-testkit");
 export const SERVER_BIN = process.env.TETHER_SERVER_BIN ?? join(ROOT, "target/debug/tether-server");
 
@@ -22,7 +22,7 @@ export const SERVER_BIN = process.env.TETHER_SERVER_BIN ?? join(ROOT, "target/de
 export async function startControl() {
   if (process.env.TETHER_CONTROL_URL) return { url: process.env.TETHER_CONTROL_URL, stop() {} };
   // Server logs go to a file (TETHER_TEST_OUT/control.log), not the report.
-  const out = process.env.TETHER_TEST_OUT ?? join(ROOT, "out/test/v2");
+  const out = process.env.TETHER_TEST_OUT ?? join(ROOT, "out/test/sdk");
   mkdirSync(out, { recursive: true });
   const log = openSync(join(out, "control.log"), "a");
   const proc = spawn(TESTKIT, ["control", "--server-bin", SERVER_BIN], { stdio: ["ignore", "pipe", log] });
@@ -51,13 +51,13 @@ export async function control(controlUrl, path, body = "") {
 
 const TYPES = { ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".html": "text/html" };
 
-/** Serves the test pages (js/test) over the built SDK (TETHER_V2_DIR). */
+/** Serves the test pages (js/test) over the built SDK (TETHER_SDK_DIR). */
 export async function startStatic() {
   const server = createServer(async (req, res) => {
     const path = new URL(req.url, "http://x").pathname;
     if (path === "/favicon.ico") return res.writeHead(204).end();
     const file = path === "/" ? join(HERE, "page.html")
-      : ["/page.js", "/matrix.js"].includes(path) ? join(HERE, path) : join(V2_DIR, path);
+      : ["/page.js", "/matrix.js"].includes(path) ? join(HERE, path) : join(SDK_DIR, path);
     try {
       const body = await readFile(file);
       res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" });
@@ -88,8 +88,8 @@ export async function openPage(browser, staticUrl, controlUrl) {
   });
   page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
   await page.goto(`${staticUrl}/?control=${encodeURIComponent(controlUrl)}`);
-  await page.waitForFunction(() => window.v2 !== undefined);
-  await page.evaluate(() => window.v2.ready);
+  await page.waitForFunction(() => window.sdk !== undefined);
+  await page.evaluate(() => window.sdk.ready);
   return { page, problems, close: () => context.close() };
 }
 

@@ -1,4 +1,4 @@
-// SDK v2 in Node >= 20: the built entry imports without flags (and is
+// The SDK in Node >= 20: the built entry imports without flags (and is
 // inert without a WebSocket: server-side rendering), and a live client
 // using the `ws` package through the `WebSocket` option survives a
 // server restart. Run by scripts/test.sh: node --test js/test/*.test.mjs
@@ -8,9 +8,9 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
 import WebSocket from "ws";
-import { V2_DIR, control, startControl } from "./harness.mjs";
+import { SDK_DIR, control, startControl } from "./harness.mjs";
 
-const entry = join(V2_DIR, "index.js");
+const entry = join(SDK_DIR, "index.js");
 let ctl;
 before(async () => {
   ctl = await startControl();

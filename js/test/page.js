@@ -1,5 +1,5 @@
 // Loaded by the browser tests (browser.test.mjs) into a page served next
-// to the built SDK v2: helpers that drive real clients against the real
+// to the built SDK: helpers that drive real clients against the real
 // server through the testkit control server, event-driven (every wait is
 // a listener; timeouts only bound a wait that failed).
 import { Tether, ready } from "./index.js";
@@ -126,7 +126,7 @@ export function holds(t, what, ms, pred, check = () => true) {
   });
 }
 
-/** The testkit (tests/testkit), as v1's tests/support/mod.rs wraps it. */
+/** The testkit (tests/testkit), as the first SDK's tests/support/mod.rs wrapped it. */
 export const kit = {
   startServer: async (name, args = "") => (await control(`/server/start?name=${name}&args=${args}`)).ws,
   killServer: (name) => control(`/server/kill?name=${name}`),
@@ -146,4 +146,4 @@ export const kit = {
 };
 
 export { Tether, ready };
-window.v2 = { Tether, ready, control, first, until, untilSub, publish, recorder, holds, poll, kit };
+window.sdk = { Tether, ready, control, first, until, untilSub, publish, recorder, holds, poll, kit };

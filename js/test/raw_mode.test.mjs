@@ -1,4 +1,4 @@
-// Ported from v1's tests/raw_mode.rs. Raw mode against a plain JSON
+// Ported from the first SDK's (wasm-bindgen, retired) tests/raw_mode.rs. Raw mode against a plain JSON
 // WebSocket echo server (no Tether frames): open on the socket's `open`,
 // application messages both ways, heartbeat with `raw.pingMessage` /
 // `raw.pongType`, no topic protocol.
@@ -15,7 +15,7 @@ const suite = browserSuite();
 // delivered; `subscribe()` throws.
 test("raw_mode_echo_heartbeat_and_no_subscribe", async () => {
   const { r, problems } = await suite.run(async () => {
-    const { Tether, kit, until, holds, recorder } = window.v2;
+    const { Tether, kit, until, holds, recorder } = window.sdk;
     const ws = await kit.startEcho("raw-echo");
     const t = new Tether(ws, { mode: "raw", heartbeat: { intervalMs: 200, timeoutMs: 1000 } });
     const messages = recorder();
@@ -62,7 +62,7 @@ test("raw_mode_echo_heartbeat_and_no_subscribe", async () => {
 // dead link, and the client reconnects once the proxy passes.
 test("raw_mode_custom_ping_and_dead_link", async () => {
   const { r, problems } = await suite.run(async () => {
-    const { Tether, kit, until, holds, recorder } = window.v2;
+    const { Tether, kit, until, holds, recorder } = window.sdk;
     await kit.startEcho("raw-echo-2");
     const ws = await kit.startProxy("raw-p", "raw-echo-2");
     const t = new Tether(ws, {

@@ -1,4 +1,4 @@
-// Ported from v1's tests/scaleout.rs. Scale-out in the browser: three real
+// Ported from the first SDK's (wasm-bindgen, retired) tests/scaleout.rs. Scale-out in the browser: three real
 // servers sharing one real Redis. A client on A, whose instance is
 // SIGKILLed while publications keep flowing through C, fails over to B and
 // sees every publication exactly once and in order.
@@ -11,7 +11,7 @@ const suite = browserSuite();
 test("client_fails_over_to_another_instance_and_misses_nothing", async () => {
   const TOTAL = 30;
   const { r, problems } = await suite.run(async (TOTAL) => {
-    const { Tether, kit, untilSub, publish, recorder } = window.v2;
+    const { Tether, kit, untilSub, publish, recorder } = window.sdk;
     const redis = await kit.startRedis("scale");
     const args = `--broker,${encodeURIComponent(redis)}`;
     const a = await kit.startServer("scale-a", args);

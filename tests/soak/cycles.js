@@ -1,45 +1,8 @@
-// The reconnect cycles of the SDK soak, shared by the leak browser test
-// (tests/leak.rs, on wasm-bindgen-test's page: the client only) and the
-// plain-page soak (tests/soak/run.mjs, Playwright: the client and the
-// baseline): the same cycles on the same code.
-export function count_page_listeners() {
-  if (globalThis.__tetherLive) return;
-  const live = [];
-  globalThis.__tetherLive = live;
-  const proto = EventTarget.prototype;
-  const add = proto.addEventListener;
-  const remove = proto.removeEventListener;
-  const page = (t) => t === window || t === document;
-  const find = (t, type, fn) =>
-    live.findIndex((l) => l.t === t && l.type === type && l.fn === fn);
-  proto.addEventListener = function (type, fn, opts) {
-    if (page(this) && fn && find(this, type, fn) < 0) live.push({ t: this, type, fn });
-    return add.call(this, type, fn, opts);
-  };
-  proto.removeEventListener = function (type, fn, opts) {
-    const i = find(this, type, fn);
-    if (i >= 0) live.splice(i, 1);
-    return remove.call(this, type, fn, opts);
-  };
-}
-export function page_listeners() {
-  return (globalThis.__tetherLive || [])
-    .map((l) => (l.t === window ? "window:" : "document:") + l.type)
-    .sort()
-    .join(",");
-}
-export function collect_garbage() {
-  if (typeof globalThis.gc === "function") { globalThis.gc(); return true; }
-  return false;
-}
-export function js_heap_used() {
-  const m = performance.memory;
-  return m ? m.usedJSHeapSize : null;
-}
-// The reconnect cycles of the soak, driven by events rather than by
-// polling timers (each timer leaves a few bytes of heap): a state `s` per
-// client (SDK) or per plain WebSocket (baseline); waits resolve on the
-// events that satisfy them.
+// The reconnect cycles of the SDK soak on a plain page (tests/soak/run.mjs,
+// Playwright: the client and the baseline): the same cycles on the same
+// code. Driven by events rather than by polling timers (each timer leaves
+// a few bytes of heap): a state `s` per client (SDK) or per plain
+// WebSocket (baseline); waits resolve on the events that satisfy them.
 function until(s, what, cond) {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), 10000);

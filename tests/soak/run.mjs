@@ -1,26 +1,22 @@
-// The SDK soak on a plain page: the shipped SDK (a `build_sdk web` build)
-// and/or SDK v2 (a `build_sdk_v2` folder) on a page served by a static
-// server here, in headless Chromium driven by
+// The SDK soak on a plain page: the SDK (a `build_sdk` folder) on a page
+// served by a static server here, in headless Chromium driven by
 // Playwright, against the real tether-server through the testkit's fault
-// proxy. The same cycles as tests/leak.rs (tests/soak/cycles.js): half
-// forced by `reconnect()`, half by the network (the proxy resets the
-// link), a publication recovered on each. Then the same cycles on a plain
-// WebSocket doing by hand what the client does (the baseline). Each run in
-// its own fresh page (a new browser context, so its own renderer), the
-// SDKs first (v1, then v2), the baseline last; every page is the same and
-// loads every SDK module given. Memory is read over CDP
+// proxy. Reconnect cycles (tests/soak/cycles.js): half forced by
+// `reconnect()`, half by the network (the proxy resets the link), a
+// publication recovered on each. Then the same cycles on a plain WebSocket
+// doing by hand what the client does (the baseline). Each run in its own
+// fresh page (a new browser context, so its own renderer), the SDK first,
+// the baseline last; both pages are the same. Memory is read over CDP
 // (`HeapProfiler.collectGarbage`, then `Runtime.getHeapUsage`) after the
 // warm-up and every tenth of the run, and printed (`soak-page:` lines).
-// Bounds as in tests/leak.rs: wasm memory grows by at most one 64 KiB
-// page; v1's live JsValues (slots in use in the wasm's externref table) by
-// at most 16; the JS heap by at most 256 KiB more than the baseline's.
-// v2 has no externref table (its glue keeps sockets and timers in JS maps
-// keyed by client): instead, its live clients (the glue's exported `hosts`)
-// must stay 1 and its live sockets (made through the `WebSocket` option,
-// minus those that fired `close`) at most 2 (the one open, and the one a
-// `reconnect()` just closed whose `close` event may still be due).
+// Bounds: wasm memory grows by at most one 64 KiB page; live clients (the
+// glue's exported `hosts`) stay 1 and live sockets (made through the
+// `WebSocket` option, minus those that fired `close`) at most 2 (the one
+// open, and the one a `reconnect()` just closed whose `close` event may
+// still be due); the JS heap grows by at most 256 KiB more than the
+// baseline's.
 //
-// node tests/soak/run.mjs [--pkg DIR] [--v2 DIR] --control URL [--cycles 10000]
+// node tests/soak/run.mjs --sdk DIR --control URL [--cycles 10000]
 //   [--snapshots 1000,3000]: heap snapshots at those cycles of each run,
 //   and the objects new in the second (DevTools' "Comparison") printed.
 // Env: PLAYWRIGHT_CORE (path to playwright-core's index.mjs).
@@ -36,66 +32,53 @@ const HERE = fileURLToPath(new URL(".", import.meta.url));
 const args = Object.fromEntries(
   process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith("--") ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
 );
-const PKG = args.pkg;
-const V2 = args.v2;
-if (!PKG && !V2) die("--pkg DIR (a wasm-pack --target web build) and/or --v2 DIR (build_sdk_v2) is required");
+const SDK = args.sdk ?? die("--sdk DIR (a build_sdk folder) is required");
 const CONTROL = args.control ?? die("--control URL (tether-testkit control) is required");
 const CYCLES = Number(args.cycles ?? 10000);
 const SNAPSHOTS = (args.snapshots ?? "").split(",").filter(Boolean).map(Number);
-/** Cycles before the first record (tests/leak.rs: WARM_UP). */
+/** Cycles before the first record. */
 const WARM_UP = 100;
 const WASM_BOUND = 64 * 1024;
 const JS_HEAP_BOUND = 256 * 1024;
-const EXTERNREF_BOUND = 16;
-const V2_SOCKETS_BOUND = 2;
+const SOCKETS_BOUND = 2;
 
 function die(message) {
   console.error(`soak-page: ${message}`);
   process.exit(2);
 }
 
-// The page: the SDKs' modules and the cycles; `window.soak` drives a run
-// (kind "SDK": v1, "SDK v2", "baseline").
+// The page: the SDK's module and the cycles; `window.soak` drives a run
+// (kind "SDK" or "baseline").
 const PAGE = `<!doctype html><meta charset="utf-8"><title>tether soak</title>
 <script type="module">
 import * as c from "/cycles.js";
-// v2's glue keeps its wasm instance to itself: the instance is caught as
+// The glue keeps its wasm instance to itself: the instance is caught as
 // it is made, for its memory.
-let v2instance = null;
+let instance = null;
 for (const f of ["instantiate", "instantiateStreaming"]) {
   const made = WebAssembly[f];
   WebAssembly[f] = async function (...a) {
     const r = await made.apply(this, a);
-    if (typeof r.instance?.exports.contract === "function") v2instance = r.instance;
+    if (typeof r.instance?.exports.contract === "function") instance = r.instance;
     return r;
   };
 }
-let v1 = null;
-let v1wasm = null;
-if (${JSON.stringify(Boolean(PKG))}) {
-  v1 = await import("/pkg/tether_ws.js");
-  v1wasm = await v1.default();
-}
-let v2 = null;
-let v2hosts = null;
-if (${JSON.stringify(Boolean(V2))}) {
-  v2 = await import("/v2/index.js");
-  v2hosts = (await import("/v2/wasm.js")).hosts;
-  await v2.ready;
-}
-// v2's sockets: made through the WebSocket option, alive until "close".
-let v2sockets = 0;
+const sdk = await import("/sdk/index.js");
+const hosts = (await import("/sdk/wasm.js")).hosts;
+await sdk.ready;
+// The SDK's sockets: made through the WebSocket option, alive until "close".
+let sockets = 0;
 class CountedWebSocket extends WebSocket {
   constructor(url, protocols) {
     super(url, protocols);
-    v2sockets++;
-    this.addEventListener("close", () => v2sockets--, { once: true });
+    sockets++;
+    this.addEventListener("close", () => sockets--, { once: true });
   }
 }
 let kind, state;
 const control = (url, path) =>
   fetch(url + path, { method: "POST", body: "" }).then((r) => r.json());
-// tests/leak.rs's options: a constant, short backoff.
+// A constant, short backoff.
 const OPTIONS = { heartbeat: false, stableAfterMs: 0, backoff: { initialMs: 20, maxMs: 20, jitter: "none" } };
 window.soak = {
   async start(k, url) {
@@ -103,9 +86,7 @@ window.soak = {
     await control(url, "/server/start?name=soak-s&args=");
     const ws = (await control(url, "/proxy/start?name=soak-p&server=soak-s")).ws;
     if (kind === "SDK") {
-      state = await c.soak_start(new v1.Tether(ws, OPTIONS), url, "soak-s", "soak-p");
-    } else if (kind === "SDK v2") {
-      state = await c.soak_start(new v2.Tether(ws, { ...OPTIONS, WebSocket: CountedWebSocket }), url, "soak-s", "soak-p");
+      state = await c.soak_start(new sdk.Tether(ws, { ...OPTIONS, WebSocket: CountedWebSocket }), url, "soak-s", "soak-p");
     } else {
       state = await c.raw_start(ws, url, "soak-s", "soak-p");
     }
@@ -118,21 +99,10 @@ window.soak = {
   stop() {
     return kind === "baseline" ? c.raw_stop(state) : c.soak_stop(state);
   },
-  // v1: the wasm linear memory, and the externref table's slots holding a
-  // value (freed slots are set to null; the four constants included).
-  // v2: its wasm memory, live clients and live sockets.
+  // The wasm memory, live clients and live sockets (the baseline: none).
   memory() {
-    if (kind === "SDK v2") {
-      return { wasm: v2instance.exports.memory.buffer.byteLength, clients: v2hosts.size, sockets: v2sockets };
-    }
-    if (!v1wasm) return { wasm: 0 };
-    const table = v1wasm.__wbindgen_externrefs;
-    let externrefs = 0;
-    for (let i = 0; i < table.length; i++) {
-      const v = table.get(i);
-      if (v !== undefined && v !== null) externrefs++;
-    }
-    return { wasm: v1wasm.memory.buffer.byteLength, externrefs, table: table.length };
+    if (kind !== "SDK") return { wasm: 0, clients: 0, sockets: 0 };
+    return { wasm: instance.exports.memory.buffer.byteLength, clients: hosts.size, sockets };
   },
 };
 window.soakReady = true;
@@ -144,8 +114,7 @@ const files = createServer(async (req, res) => {
   let file;
   if (path === "/") file = null;
   else if (path === "/cycles.js") file = join(HERE, "cycles.js");
-  else if (PKG && path.startsWith("/pkg/")) file = join(PKG, normalize(path.slice(5)).replace(/^(\.\.[/\\])+/, ""));
-  else if (V2 && path.startsWith("/v2/")) file = join(V2, normalize(path.slice(4)).replace(/^(\.\.[/\\])+/, ""));
+  else if (path.startsWith("/sdk/")) file = join(SDK, normalize(path.slice(5)).replace(/^(\.\.[/\\])+/, ""));
   try {
     const body = file ? await readFile(file) : PAGE;
     res.writeHead(200, { "content-type": TYPES[file ? extname(file) : ".html"] ?? "application/octet-stream" });
@@ -183,8 +152,7 @@ async function run(kind) {
     await cdp.send("HeapProfiler.collectGarbage");
     const { usedSize } = await cdp.send("Runtime.getHeapUsage");
     const r = { n, heap: usedSize, ...m, ms: Date.now() - started };
-    const live = kind === "SDK v2" ? `${r.clients} live clients, ${r.sockets} live sockets`
-      : kind === "SDK" ? `${r.externrefs} live JsValues (table ${r.table})` : "";
+    const live = kind === "SDK" ? `${r.clients} live clients, ${r.sockets} live sockets` : "";
     console.log(`soak-page: ${kind} cycle ${n}: wasm memory ${r.wasm} bytes, JS heap ${r.heap} bytes, ` +
       `${live}${live ? ", " : ""}${r.ms} ms`);
     records.push(r);
@@ -217,7 +185,7 @@ const failures = [];
 const check = (ok, message) => {
   if (!ok) failures.push(message);
 };
-const kinds = [...(PKG ? ["SDK"] : []), ...(V2 ? ["SDK v2"] : [])];
+const kinds = ["SDK"];
 const runs = {};
 try {
   for (const kind of kinds) runs[kind] = await run(kind);
@@ -241,9 +209,7 @@ for (const kind of kinds) {
   const sdk = runs[kind];
   const rs = sdk.records;
   const sdkHeap = growth(rs, "heap");
-  const live = kind === "SDK"
-    ? `live JsValues ${rs[0].externrefs} -> ${rs.at(-1).externrefs}`
-    : `live clients ${Math.min(...rs.map((r) => r.clients))}-${Math.max(...rs.map((r) => r.clients))}, ` +
+  const live = `live clients ${Math.min(...rs.map((r) => r.clients))}-${Math.max(...rs.map((r) => r.clients))}, ` +
       `live sockets ${Math.min(...rs.map((r) => r.sockets))}-${Math.max(...rs.map((r) => r.sockets))}`;
   console.log(`soak-page: ${kind}: ${CYCLES} reconnect cycles (half by the network) in ${sdk.took} ms (baseline ` +
     `${base.took} ms), ${sdk.seen.got} publications received, ${sdk.seen.replays} recovered by replay; ` +
@@ -255,14 +221,9 @@ for (const kind of kinds) {
     `${kind}: ${sdk.seen.got} publications received, last ${sdk.seen.last}, expected ${published} once each`);
   check(sdk.seen.replays > 0, `${kind}: no publication recovered by replay`);
   check(growth(rs, "wasm") <= WASM_BOUND, `${kind}: wasm memory grew by ${growth(rs, "wasm")} bytes`);
-  if (kind === "SDK") {
-    check(growth(rs, "externrefs") <= EXTERNREF_BOUND,
-      `${kind}: live JsValues went from ${rs[0].externrefs} to ${rs.at(-1).externrefs}: one kept per cycle?`);
-  } else {
-    check(rs.every((r) => r.clients === 1), `${kind}: live clients ${rs.map((r) => r.clients)}, expected 1 throughout`);
-    check(rs.every((r) => r.sockets >= 1 && r.sockets <= V2_SOCKETS_BOUND),
-      `${kind}: live sockets ${rs.map((r) => r.sockets)}, expected 1-${V2_SOCKETS_BOUND}: a socket kept per cycle?`);
-  }
+  check(rs.every((r) => r.clients === 1), `${kind}: live clients ${rs.map((r) => r.clients)}, expected 1 throughout`);
+  check(rs.every((r) => r.sockets >= 1 && r.sockets <= SOCKETS_BOUND),
+    `${kind}: live sockets ${rs.map((r) => r.sockets)}, expected 1-${SOCKETS_BOUND}: a socket kept per cycle?`);
   check(sdkHeap - Math.max(0, baseHeap) <= JS_HEAP_BOUND,
     `${kind}: JS heap grew by ${sdkHeap} bytes over ${CYCLES} reconnects, the baseline's by ${baseHeap}`);
 }

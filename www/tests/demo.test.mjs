@@ -194,7 +194,7 @@ test("StrictMode (development build): one socket and one subscribe per topic", a
   }
 });
 
-test("plain page with the web-target build: open and receiving", async () => {
+test("plain page importing the package's entry file, no bundler: open and receiving", async () => {
   const server = new Server(await freePort(), PLAIN);
   await server.start();
   const { context, page, problems } = await openPage(server);

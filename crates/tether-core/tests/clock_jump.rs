@@ -2,7 +2,7 @@
 //! (`performance.now()` in the browser); the wall clock (`Date.now()`) is no
 //! input at all: the shell adds `Date.now() - performance.now()` to the
 //! status's `next_retry_at` and `since` when it makes the status object
-//! (`src/js.rs` `epoch_offset`, `src/client.rs` `status_object`), so a moved
+//! (`js/src/tether.ts`, where the facade builds the status), so a moved
 //! wall clock can change those two fields and nothing else.
 //!
 //! What is checked here: the core's behaviour depends on time differences

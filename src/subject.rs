@@ -9,7 +9,7 @@ use alloc::string::String;
 
 // The glue's answer to `kind`: the index of `typeof subject[key]` in
 // `undefined, boolean, number, string`; 4 for null; anything else for the
-// other types (docs/DESIGN.md, "SDK v2").
+// other types (docs/DESIGN.md, "The SDK").
 const ABSENT: u32 = 0;
 const BOOLEAN: u32 = 1;
 const NUMBER: u32 = 2;

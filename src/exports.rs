@@ -3,7 +3,7 @@
 //! glue wrote into a buffer from [`alloc`]; the export borrows it for the
 //! call, the glue gives it back with [`dealloc`] after. Numbers: client
 //! and socket numbers, codes, flags (0/1), milliseconds. Which export
-//! returns what is in docs/DESIGN.md ("SDK v2").
+//! returns what is in docs/DESIGN.md ("The SDK").
 #![cfg(target_arch = "wasm32")]
 
 use crate::{contract, fail, host, options, shell};
