@@ -278,6 +278,12 @@ async fn start(
     }
     // Keep draining stdout so the server never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    // Listening is not ready: with --broker the server refuses upgrades and
+    // publications until it has read Redis; /healthz says when.
+    if let Err(e) = until_healthy(port).await {
+        let _ = child.kill().await;
+        return error_reply(StatusCode::INTERNAL_SERVER_ERROR, e);
+    }
     servers.insert(
         name,
         Managed {
@@ -289,6 +295,22 @@ async fn start(
         StatusCode::OK,
         format!("{{\"ws\":\"ws://127.0.0.1:{port}/ws\",\"http\":\"http://127.0.0.1:{port}\"}}"),
     )
+}
+
+/// Waits (at most 20 s) until the server on `port` answers `/healthz` 200.
+async fn until_healthy(port: u16) -> Result<(), String> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let last = http(addr, "GET", "/healthz", "").await;
+        if matches!(last, Ok((200, _))) {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(format!("server on port {port} not healthy within 20 s (last: {last:?})"));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 /// Copies the server's stderr to ours, each line prefixed with its name;
@@ -366,7 +388,7 @@ async fn publish(
         Some(m) => m.port,
         None => return error_reply(StatusCode::NOT_FOUND, "no such server".into()),
     };
-    match http_post(SocketAddr::from(([127, 0, 0, 1], port)), "/publish", &body).await {
+    match http(SocketAddr::from(([127, 0, 0, 1], port)), "POST", "/publish", &body).await {
         Ok((status, body)) => reply(
             StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
             body,
@@ -375,11 +397,12 @@ async fn publish(
     }
 }
 
-/// A minimal HTTP/1.1 POST (Connection: close), enough for `/publish`.
-async fn http_post(addr: SocketAddr, path: &str, body: &str) -> std::io::Result<(u16, String)> {
+/// A minimal HTTP/1.1 request (Connection: close), enough for `/publish`
+/// and `/healthz`.
+async fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> std::io::Result<(u16, String)> {
     let mut stream = TcpStream::connect(addr).await?;
     let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).await?;
