@@ -23,11 +23,14 @@ const manifest = {
   exports: {
     ".": { types: "./index.d.ts", default: "./index.js" },
     "./react": { types: "./react.d.ts", default: "./react.js" },
+    // The wasm embedded, for esbuild and Rollup (they do not emit tether.wasm).
+    "./inline": { types: "./inline.d.ts", default: "./inline.js" },
     "./package.json": "./package.json",
   },
   // tether.wasm sits next to wasm.js: it is found by new URL("./tether.wasm", import.meta.url).
   files: ["*.js", "*.d.ts", "tether.wasm"],
-  sideEffects: false,
+  // Only tether-ws/inline does something when imported (it is imported for that).
+  sideEffects: ["./inline.js"],
   engines: { node: ">=20" },
   peerDependencies: { react: ">=18" },
   peerDependenciesMeta: { react: { optional: true } },

@@ -39,7 +39,8 @@ WASM_FEATURES=(--enable-reference-types --enable-bulk-memory --enable-nontrappin
 # (wasm32, profile wasm-release, feature small) -> wasm-opt ->
 # OUT_DIR/tether.wasm, next to the facade compiled by tsc (js/src ->
 # OUT_DIR/*.js + *.d.ts, strict: this is the facade's type check).
-# OUT_DIR/index.js is the entry; scripts/pack.sh stages the package.
+# OUT_DIR/index.js is the entry, OUT_DIR/inline.js tether-ws/inline (the
+# wasm embedded); scripts/pack.sh packs the folder.
 build_sdk() {
   local out="$1"
   run "cargo build -p tether-ws (wasm32, wasm-release)" \
@@ -49,5 +50,6 @@ build_sdk() {
     --strip-producers --strip-target-features \
     "$ROOT/target/wasm32-unknown-unknown/wasm-release/tether_ws.wasm" -o "$out/tether.wasm"
   run "tsc (js/src -> $out)" "$ROOT/js/node_modules/.bin/tsc" -p "$ROOT/js/tsconfig.build.json" --outDir "$out"
+  run "tether-ws/inline (js/inline.mjs)" node "$ROOT/js/inline.mjs" "$out"
   run "package.json (js/manifest.mjs)" node "$ROOT/js/manifest.mjs" "$out" "$(sdk_version)"
 }

@@ -201,7 +201,16 @@ const imports = {
 /** The codes, read from the wasm once it is loaded. */
 export let codes: Contract;
 
+let provided: Uint8Array | undefined;
+/** `tether-ws/inline` hands over the module's bytes (before loading starts:
+ * it runs while the app's modules are evaluated, loading a microtask later). */
+export function provide(bytes: Uint8Array): void {
+  provided = bytes;
+}
+
 async function instantiate(): Promise<void> {
+  await null;
+  if (provided) return use(await WebAssembly.instantiate(provided as BufferSource, imports));
   let url = new URL("./tether.wasm", import.meta.url);
   // Vite 7's dev server pre-bundles this file into node_modules/.vite/deps/
   // without the wasm (vitejs/vite#8427); the package's own copy is served.
@@ -222,6 +231,10 @@ async function instantiate(): Promise<void> {
       ? await WebAssembly.instantiateStreaming(response, imports)
       : await WebAssembly.instantiate(await response.arrayBuffer(), imports);
   }
+  use(made);
+}
+
+function use(made: WebAssembly.WebAssemblyInstantiatedSource): void {
   x = made.instance.exports as unknown as Exports;
   x.contract();
   codes = JSON.parse(answer) as Contract;
