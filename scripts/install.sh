@@ -34,10 +34,11 @@ else
   command -v npm >/dev/null || die "npm is missing (Node.js and npm come with this machine kind)"
   (cd "$ROOT/tools" && run "npm ci in tools/ (needs the npm registry)" npm ci --no-audit --no-fund)
 fi
-if [ -x "$ROOT/js/node_modules/.bin/tsc" ] && [ "$(node -p "require('$ROOT/js/node_modules/typescript/package.json').version" 2>/dev/null)" = "5.9.3" ]; then
+js_version() { node -p "require('$ROOT/js/node_modules/$1/package.json').version" 2>/dev/null || true; }
+if [ "$(js_version typescript)" = "5.9.3" ] && [ "$(js_version @types/node)" = "20.19.43" ] && [ "$(js_version ws)" = "8.23.1" ]; then
   echo "js/ build tools present"
 else
-  (cd "$ROOT/js" && run "npm ci in js/ (TypeScript, React types)" npm ci --no-audit --no-fund)
+  (cd "$ROOT/js" && run "npm ci in js/ (TypeScript, React and Node types, ws)" npm ci --no-audit --no-fund)
 fi
 wasm-opt --version | grep -q 'version 132' || die "wasm-opt on PATH is not binaryen 132: $(command -v wasm-opt)"
 echo "tools ready"

@@ -38,6 +38,8 @@ STEP_PARENT="$STEP_NO." "$ROOT/scripts/pack.sh"
 "$ROOT/scripts/size.sh" "$ROOT/out/sdk"
 run "type test: js/types-test.ts must compile, its @ts-expect-error lines must not" \
   "$ROOT/js/node_modules/.bin/tsc" -p "$ROOT/js/tsconfig.json"
+run "type check of the JS tests and tools (js/tsconfig.tools.json: js/test, fixtures, tests/soak, www/tests)" \
+  "$ROOT/js/node_modules/.bin/tsc" -p "$ROOT/js/tsconfig.tools.json"
 
 step "test: SDK (headless Chromium and Node, real tether-server)"
 run "build tether-server and tether-testkit" cargo build --locked -p tether-server -p tether-testkit

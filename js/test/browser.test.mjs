@@ -157,6 +157,7 @@ test("offline queue: sends made before connect() go out once, in order, on open"
 test("re-entrancy matrix: every API call from inside every kind of callback", async () => {
   const { page, problems, close } = await open();
   const results = await page.evaluate(async () => {
+    // @ts-expect-error: a page URL (js/test/matrix.js as the test server serves it), not a module path
     const { KINDS, ACTIONS, runCase } = await import("/matrix.js");
     const { ws } = await window.sdk.control("/server/start?name=v2-matrix");
     const out = [];

@@ -66,8 +66,8 @@ export async function startStatic() {
       res.writeHead(404).end();
     }
   });
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  return { url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) };
+  await new Promise((r) => server.listen(0, "127.0.0.1", () => r(null)));
+  return { url: `http://127.0.0.1:${/** @type {import("node:net").AddressInfo} */ (server.address()).port}`, close: () => new Promise((r) => server.close(r)) };
 }
 
 const CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",

@@ -14,6 +14,7 @@ export async function runCase(server, ws, kind, action) {
   const out = { calls: 0, otherCalls: 0, errors: [], after: {} };
   let offSelf = () => {};
   let offOther = () => {};
+  /** @type {any} */
   let result;
   const side = t.subscribe("alerts", () => {});
   let done;

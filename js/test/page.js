@@ -2,6 +2,7 @@
 // to the built SDK: helpers that drive real clients against the real
 // server through the testkit control server, event-driven (every wait is
 // a listener; timeouts only bound a wait that failed).
+// @ts-expect-error: the built SDK, served beside this file (TETHER_SDK_DIR); not here for tsc
 import { Tether, ready } from "./index.js";
 
 const params = new URLSearchParams(location.search);

@@ -123,8 +123,8 @@ const files = createServer(async (req, res) => {
     res.writeHead(404).end();
   }
 });
-await new Promise((resolve) => files.listen(0, "127.0.0.1", resolve));
-const origin = `http://127.0.0.1:${files.address().port}`;
+await new Promise((resolve) => files.listen(0, "127.0.0.1", () => resolve(null)));
+const origin = `http://127.0.0.1:${/** @type {import("node:net").AddressInfo} */ (files.address()).port}`;
 
 const browser = await chromium.launch({
   executablePath: "/usr/bin/chromium",

@@ -29,7 +29,7 @@ function freePort() {
     const s = createServer();
     s.once("error", reject);
     s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
+      const { port } = /** @type {import("node:net").AddressInfo} */ (s.address());
       s.close(() => resolve(port));
     });
   });
@@ -121,7 +121,7 @@ test("loads without console errors, survives a server restart, shows each state"
 
     await server.kill();
     await waitState(page, "reconnecting");
-    await page.waitForFunction(() => Number(document.querySelector(".status").dataset.attempt) >= 2, null, {
+    await page.waitForFunction(() => Number(document.querySelector(".status").getAttribute("data-attempt")) >= 2, null, {
       timeout: 20_000,
     });
     const label = await indicator(page).textContent();
