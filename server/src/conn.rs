@@ -530,9 +530,7 @@ async fn finish(state: &AppState, conn: &Arc<Conn>, deferred: Deferred) {
             }
             // Whatever the mirror has now is the answer (recovered: false
             // if the position is still ahead).
-            let _ = state
-                .hub()
-                .subscribe(conn, sub.id, &sub.topic, sub.recover.as_ref(), false);
+            let _ = state.hub().subscribe(conn, &sub, false);
         }
     }
 }
@@ -576,7 +574,7 @@ fn handle_text(state: &AppState, conn: &Arc<Conn>, grant: &Grant, text: &str) ->
                 return None;
             }
             // On success the hub queues `subscribed` (+ replay) itself.
-            match hub.subscribe(conn, s.id, &s.topic, s.recover.as_ref(), true) {
+            match hub.subscribe(conn, &s, true) {
                 Ok(Subscribe::Done) => {}
                 Ok(Subscribe::Ahead(ahead)) => return Some(Deferred::Subscribe { sub: s, ahead }),
                 Err(_) => reply(conn, &unknown_topic(s.id, &s.topic)),

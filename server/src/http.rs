@@ -1,5 +1,5 @@
 //! HTTP routes: `GET /ws`, `POST /publish`, `GET /topics/{name}/latest`,
-//! `GET /healthz`, `GET /metrics`, the `--demo` outage controls
+//! `GET /topics/{name}/history`, `GET /healthz`, `GET /metrics`, the `--demo` outage controls
 //! (`POST /demo/drop`, `POST /demo/restart`) and the optional static folder
 //! at `/`.
 
@@ -38,6 +38,7 @@ pub fn app(state: AppState) -> Router {
         .route("/ws", get(ws))
         .route("/publish", post(publish))
         .route("/topics/{name}/latest", get(latest))
+        .route("/topics/{name}/history", get(history))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/demo/drop", post(demo_drop))
@@ -86,6 +87,11 @@ async fn ws(
         return (StatusCode::SERVICE_UNAVAILABLE, "try again later").into_response();
     }
     if let Some(refused) = origin_refusal(&state, &headers, "upgrade") {
+        state
+            .hub()
+            .metrics()
+            .refused_upgrade_origin
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         return refused;
     }
     let (token, sdk) = upgrade_params(query.as_deref().unwrap_or(""));
@@ -357,21 +363,8 @@ async fn latest(
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(verifier) = state.verifier() {
-        let token = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        match verifier.verify(token) {
-            Ok(grant) if grant.allows(&name) => {}
-            Ok(_) => {
-                return error(
-                    StatusCode::FORBIDDEN,
-                    &format!("the token does not grant topic `{name}`"),
-                )
-            }
-            Err(rejection) => return error(StatusCode::UNAUTHORIZED, &rejection.to_string()),
-        }
+    if let Some(refused) = topic_read_refusal(&state, &headers, &name) {
+        return refused;
     }
     match state.hub().latest(&name) {
         Ok(Some(frame)) => ([(header::CONTENT_TYPE, "application/json")], frame).into_response(),
@@ -379,6 +372,75 @@ async fn latest(
         Err(e) => error(StatusCode::NOT_FOUND, &e.to_string()),
     }
 }
+
+/// With `--token-secret`, reading a topic over HTTP needs a bearer token
+/// that grants it (the upgrade's rules): 401 or 403, else `None`.
+fn topic_read_refusal(state: &AppState, headers: &HeaderMap, name: &str) -> Option<Response> {
+    let verifier = state.verifier()?;
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match verifier.verify(token) {
+        Ok(grant) if grant.allows(name) => None,
+        Ok(_) => Some(error(
+            StatusCode::FORBIDDEN,
+            &format!("the token does not grant topic `{name}`"),
+        )),
+        Err(rejection) => Some(error(StatusCode::UNAUTHORIZED, &rejection.to_string())),
+    }
+}
+
+/// `GET /topics/{name}/history?limit=N`: the topic's epoch, latest offset
+/// and up to N (default [`HISTORY_DEFAULT_LIMIT`]) of its latest kept
+/// publications, oldest first, exactly the frames subscribers got, within
+/// `--replay-bytes` (as a `rewind`). For loading a page, then subscribing
+/// with `since` the returned position. Same auth as `latest`.
+async fn history(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(refused) = topic_read_refusal(&state, &headers, &name) {
+        return refused;
+    }
+    let limit = match query_param(query.as_deref(), "limit") {
+        None => HISTORY_DEFAULT_LIMIT,
+        Some(v) => match v.parse::<u64>() {
+            Ok(n) => n,
+            Err(_) => return error(StatusCode::BAD_REQUEST, "limit must be a whole number >= 0"),
+        },
+    };
+    match state.hub().history(&name, limit) {
+        Ok((epoch, offset, frames)) => {
+            let mut body = format!(
+                "{{\"epoch\":{},\"offset\":{offset},\"publications\":[",
+                Value::String(epoch)
+            )
+            .into_bytes();
+            for (i, frame) in frames.iter().enumerate() {
+                if i > 0 {
+                    body.push(b',');
+                }
+                body.extend_from_slice(frame);
+            }
+            body.extend_from_slice(b"]}");
+            ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+        }
+        Err(e) => error(StatusCode::NOT_FOUND, &e.to_string()),
+    }
+}
+
+/// The first value of query parameter `key` (decoded), if any.
+fn query_param(query: Option<&str>, key: &str) -> Option<String> {
+    form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// `limit` of `GET /topics/{name}/history` when none is given.
+pub const HISTORY_DEFAULT_LIMIT: u64 = 100;
 
 /// Default of `POST /demo/restart?down_ms=`.
 const DEMO_RESTART_DOWN_MS: u64 = 3000;
@@ -422,20 +484,16 @@ async fn demo_restart(
     if let Some(refused) = origin_refusal(&state, &headers, "demo control") {
         return refused;
     }
-    let mut down_ms = DEMO_RESTART_DOWN_MS;
-    for (key, value) in form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes()) {
-        if key == "down_ms" {
-            match value.parse::<u64>() {
-                Ok(ms) if ms <= DEMO_RESTART_MAX_DOWN_MS => down_ms = ms,
-                _ => {
-                    return error(
-                        StatusCode::BAD_REQUEST,
-                        &format!("down_ms must be 0..={DEMO_RESTART_MAX_DOWN_MS}"),
-                    )
-                }
-            }
+    let down_ms = match query_param(query.as_deref(), "down_ms").map(|v| v.parse::<u64>()) {
+        None => DEMO_RESTART_DOWN_MS,
+        Some(Ok(ms)) if ms <= DEMO_RESTART_MAX_DOWN_MS => ms,
+        Some(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("down_ms must be 0..={DEMO_RESTART_MAX_DOWN_MS}"),
+            )
         }
-    }
+    };
     let hub = state.hub();
     // Refuse first, so no client gets back in before the close reaches
     // it; close before the reset, so nothing of the new epoch reaches a

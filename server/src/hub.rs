@@ -498,6 +498,22 @@ impl MemoryLog {
         }
     }
 
+    /// How many of the latest kept publications a `rewind: n` replays: at
+    /// most `n`, and no more than `--replay-bytes` of frames.
+    fn rewind(&mut self, n: u64, now: Instant) -> usize {
+        self.expire(now);
+        let mut bytes = 0;
+        self.history
+            .iter()
+            .rev()
+            .take(usize::try_from(n).unwrap_or(usize::MAX))
+            .take_while(|k| {
+                bytes += k.frame.len();
+                bytes <= self.retention.replay_bytes
+            })
+            .count()
+    }
+
     /// The last `n` kept frames, oldest first.
     fn last(&self, n: usize) -> impl Iterator<Item = Bytes> + '_ {
         self.history
@@ -764,19 +780,19 @@ impl Hub {
         self.count.subscribe()
     }
 
-    /// Subscribes `conn` to `topic` and queues `subscribed` followed by the
-    /// replay (when recovery succeeds), as one queue item.
+    /// Subscribes `conn` to the frame's topic and queues `subscribed`
+    /// followed by the replay (when recovery succeeds) or the history
+    /// (`rewind`, when it does not), as one queue item.
     ///
     /// In mirror mode with `may_wait`, a recovery position of the current
     /// epoch ahead of the mirror is not answered (see [`Subscribe::Ahead`]).
     pub fn subscribe(
         &self,
         conn: &Arc<Conn>,
-        id: u64,
-        topic: &str,
-        recover: Option<&Recover>,
+        frame: &tether_protocol::frames::Subscribe,
         may_wait: bool,
     ) -> Result<Subscribe, TopicError> {
+        let (id, topic, recover) = (frame.id, frame.topic.as_str(), frame.recover.as_ref());
         let t = self.topic(topic)?;
         let mut state = lock(&t.state);
         if let Some(pos) = recover {
@@ -788,11 +804,16 @@ impl Hub {
                 return Ok(Subscribe::Ahead(t.offset.subscribe()));
             }
         }
-        let recovery = state.log.recover(recover, Instant::now());
+        let now = Instant::now();
+        let recovery = state.log.recover(recover, now);
         let (recovered, missed) = match recovery {
             Recovery::NotAsked => (None, 0),
             Recovery::Replay(n) => (Some(true), n),
             Recovery::Failed => (Some(false), 0),
+        };
+        let missed = match frame.rewind {
+            Some(n) if recovered != Some(true) => state.log.rewind(n, now),
+            _ => missed,
         };
         let reply = ServerFrame::Subscribed {
             id,
@@ -943,6 +964,20 @@ impl Hub {
         let t = self.topic(topic)?;
         let state = lock(&t.state);
         Ok(state.log.latest.clone())
+    }
+
+    /// A topic's epoch, latest offset, and up to `limit` of its latest kept
+    /// publication frames (oldest first), bounded as a `rewind` is.
+    pub fn history(
+        &self,
+        topic: &str,
+        limit: u64,
+    ) -> Result<(String, u64, Vec<Bytes>), TopicError> {
+        let t = self.topic(topic)?;
+        let mut state = lock(&t.state);
+        let n = state.log.rewind(limit, Instant::now());
+        let frames = state.log.last(n).collect();
+        Ok((state.log.epoch.clone(), state.log.offset, frames))
     }
 
     /// Successful subscribe requests per topic, in configuration order.

@@ -74,11 +74,7 @@ pub async fn run(
             },
         };
         let Some(slot) = Pending::take(&pending, addr.ip()) else {
-            state
-                .hub()
-                .metrics()
-                .refused_connections
-                .fetch_add(1, Relaxed);
+            state.hub().metrics().refused_pending.fetch_add(1, Relaxed);
             tracing::debug!(ip = %addr.ip(), "connection refused: too many in HTTP from this IP");
             continue;
         };

@@ -21,10 +21,16 @@ pub struct Metrics {
     pub slow_consumer_disconnects: AtomicU64,
     /// Connections removed because nothing arrived for 2.5 heartbeats.
     pub stale_disconnects: AtomicU64,
-    /// Connections refused by a limit: upgrades closed 4429, sockets over
-    /// `--max-pending-per-ip` closed at once.
+    /// Upgrades closed 4429 by a connection limit
+    /// (`tether_refused_connections_total{reason="limit"}`).
     pub refused_connections: AtomicU64,
-    /// Browser requests refused (403) for their origin.
+    /// Sockets over `--max-pending-per-ip` closed at once
+    /// (`{reason="pending_per_ip"}`).
+    pub refused_pending: AtomicU64,
+    /// Upgrades refused (403) for their origin (`{reason="origin"}`).
+    pub refused_upgrade_origin: AtomicU64,
+    /// Browser requests refused (403) for their origin: upgrades, publishes,
+    /// demo controls.
     pub refused_origin: AtomicU64,
     /// Upgrades accepted then closed 4401 or 4503 by the token check.
     pub auth_rejections: AtomicU64,
@@ -104,11 +110,6 @@ pub fn render(hub: &Hub) -> String {
             get(&m.stale_disconnects),
         ),
         (
-            "tether_refused_connections_total",
-            "Connections refused by a limit: upgrades closed with 4429, sockets over --max-pending-per-ip closed at once.",
-            get(&m.refused_connections),
-        ),
-        (
             "tether_refused_origin_total",
             "Browser requests refused with 403 for their origin.",
             get(&m.refused_origin),
@@ -125,6 +126,17 @@ pub fn render(hub: &Hub) -> String {
             "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
         );
     }
+    let _ = writeln!(
+        out,
+        "# HELP tether_refused_connections_total Connections refused, by reason: limit (upgrades closed 4429), pending_per_ip (sockets over --max-pending-per-ip closed at once), origin (upgrades answered 403).\n\
+         # TYPE tether_refused_connections_total counter\n\
+         tether_refused_connections_total{{reason=\"limit\"}} {}\n\
+         tether_refused_connections_total{{reason=\"pending_per_ip\"}} {}\n\
+         tether_refused_connections_total{{reason=\"origin\"}} {}",
+        get(&m.refused_connections),
+        get(&m.refused_pending),
+        get(&m.refused_upgrade_origin),
+    );
     let _ = writeln!(
         out,
         "# HELP tether_dropped_total Frames dropped, by reason.\n\

@@ -57,7 +57,7 @@ async fn one_address_cannot_hoard_sockets() {
         started.elapsed() < Duration::from_secs(5),
         "at once, not by the header timeout"
     );
-    let refused = &server.state.hub().metrics().refused_connections;
+    let refused = &server.state.hub().metrics().refused_pending;
     assert_eq!(refused.load(std::sync::atomic::Ordering::Relaxed), 15);
     // Another address is not affected; neither is a WebSocket of the same
     // address once its socket left HTTP.
@@ -352,6 +352,10 @@ async fn cross_site_posts_are_refused() {
         metrics.contains("tether_refused_origin_total 5"),
         "{metrics}"
     );
+    assert!(
+        metrics.contains("tether_refused_connections_total{reason=\"origin\"} 0\n"),
+        "POSTs are not connections: {metrics}"
+    );
     // The page's own origin, and a tool without one, may publish.
     let same = [plain, ("Origin", own.as_str())];
     assert_eq!(
@@ -391,6 +395,11 @@ async fn the_default_origin_rule_resists_dns_rebinding() {
     assert_eq!(upgrade(format!("evil.example:{port}")).await, 403);
     assert_eq!(upgrade(format!("localhost:{port}")).await, 101);
     assert_eq!(upgrade(format!("127.0.0.1:{port}")).await, 101);
+    let metrics = http(server.addr, "GET", "/metrics", &[], "").await.1;
+    assert!(
+        metrics.contains("tether_refused_connections_total{reason=\"origin\"} 1\n"),
+        "the 403 upgrade is a refused connection: {metrics}"
+    );
 
     let mut cfg = config();
     cfg.allowed_origins = vec!["http://dash.example".into()];

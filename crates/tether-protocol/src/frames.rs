@@ -37,6 +37,10 @@ pub struct Subscribe {
     /// Where the client left off, to replay what it missed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recover: Option<Recover>,
+    /// History on subscribe: unless `recover` succeeds, up to this many of
+    /// the latest kept publications follow `subscribed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rewind: Option<u64>,
 }
 
 /// `unsubscribe`: stop receiving a topic.
@@ -653,6 +657,7 @@ mod tests {
                     id: 1,
                     topic: "miners".into(),
                     recover: None,
+                    rewind: None,
                 }),
             ),
             (
@@ -664,6 +669,16 @@ mod tests {
                         epoch: "e1".into(),
                         offset: 5,
                     }),
+                    rewind: None,
+                }),
+            ),
+            (
+                json!({"type":"subscribe","id":2,"topic":"m","rewind":20}),
+                ClientFrame::Subscribe(Subscribe {
+                    id: 2,
+                    topic: "m".into(),
+                    recover: None,
+                    rewind: Some(20),
                 }),
             ),
             (
@@ -744,6 +759,7 @@ mod tests {
                     epoch: "e2".into(),
                     offset: 3
                 }),
+                rewind: None,
             })
         );
         assert_eq!(got.id(), Some(1));

@@ -307,7 +307,9 @@ async fn until_healthy(port: u16) -> Result<(), String> {
             return Ok(());
         }
         if tokio::time::Instant::now() >= deadline {
-            return Err(format!("server on port {port} not healthy within 20 s (last: {last:?})"));
+            return Err(format!(
+                "server on port {port} not healthy within 20 s (last: {last:?})"
+            ));
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
@@ -388,7 +390,14 @@ async fn publish(
         Some(m) => m.port,
         None => return error_reply(StatusCode::NOT_FOUND, "no such server".into()),
     };
-    match http(SocketAddr::from(([127, 0, 0, 1], port)), "POST", "/publish", &body).await {
+    match http(
+        SocketAddr::from(([127, 0, 0, 1], port)),
+        "POST",
+        "/publish",
+        &body,
+    )
+    .await
+    {
         Ok((status, body)) => reply(
             StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
             body,
@@ -399,7 +408,12 @@ async fn publish(
 
 /// A minimal HTTP/1.1 request (Connection: close), enough for `/publish`
 /// and `/healthz`.
-async fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> std::io::Result<(u16, String)> {
+async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> std::io::Result<(u16, String)> {
     let mut stream = TcpStream::connect(addr).await?;
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
