@@ -1,16 +1,15 @@
 #!/usr/bin/env bash
 # Runs the browser benchmarks of BENCHMARKS.md sections 1 (size of the
-# shipped SDK, v1 and v2, next to peers from npm) and 2 (dispatch cost in headless
-# Chromium: the receive path against a fake socket, publications per second
-# from the real tether-server, and CPU per publication at a fixed rate; each
-# against a raw WebSocket + JSON.parse baseline in the same run, with
-# reconnecting-websocket alongside; SDK v1 and v2 in the same page). Builds
-# what it needs first: the SDK (web target, for the bench page, and bundler
-# target, for the size; same wasm-pack flags as scripts/test.sh), SDK v2
-# (build_sdk_v2 -> target/bench-pkg/v2), tether-server (release), and the
-# bench's npm packages (bench/browser/package-lock.json). Results go to
-# out/bench/browser.json and out/bench/browser.md; the tables are printed.
-# Takes about 5.5 minutes on a 2-core machine once the Rust builds are done.
+# SDK, as an app ships it, next to peers from npm) and 2 (dispatch cost in
+# headless Chromium: the receive path against a fake socket, publications
+# per second from the real tether-server, and CPU per publication at a
+# fixed rate; each against a raw WebSocket + JSON.parse baseline in the same
+# run, with reconnecting-websocket alongside). Builds what it needs first:
+# the SDK (build_sdk -> target/bench-sdk, as scripts/test.sh builds it),
+# tether-server (release), and the bench's npm packages
+# (bench/browser/package-lock.json). Results go to out/bench/browser.json
+# and out/bench/browser.md; the tables are printed.
+# Takes about 5 minutes on a 2-core machine once the Rust builds are done.
 #
 # Knobs (environment): BENCH_MICRO=0 / BENCH_E2E=0 skip a part;
 # BENCH_E2E_REPS (9), BENCH_E2E_WINDOW_MS (2500), BENCH_MICRO_RUNS (41),
@@ -20,18 +19,14 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 OUT="$ROOT/out/bench"
 BENCH="$ROOT/bench/browser"
-PKG="$ROOT/target/bench-pkg"
-mkdir -p "$OUT" "$PKG"
+SDK="$ROOT/target/bench-sdk"
+mkdir -p "$OUT"
 
 command -v node >/dev/null || die "node is missing (Node.js and npm come with this machine kind)"
 [ -x /usr/bin/chromium ] || die "/usr/bin/chromium is missing: run scripts/install.sh (Debian's chromium)"
 
-step "build: SDK for the bench (wasm-pack, release; web target -> target/bench-pkg/web, bundler -> target/bench-pkg/bundler)"
-for target in web bundler; do
-  build_sdk "$target" "$PKG/$target"
-done
-step "build: SDK v2 (build_sdk_v2 -> target/bench-pkg/v2)"
-build_sdk_v2 "$PKG/v2"
+step "build: the SDK (build_sdk -> target/bench-sdk)"
+build_sdk "$SDK"
 
 server_bin="${TETHER_SERVER_BIN:-}"
 if [ -z "$server_bin" ]; then
@@ -48,7 +43,7 @@ step "install: bench npm packages (npm ci in bench/browser: esbuild, playwright-
 ESBUILD="$BENCH/node_modules/.bin/esbuild"
 [ -x "$ESBUILD" ] || die "esbuild is missing from bench/browser/node_modules"
 
-step "bundle: peers with esbuild --bundle --minify --format=esm (gzip -9)"
+step "bundle: peers and the SDK's user entry with esbuild --bundle --minify --format=esm (gzip -9)"
 peers_dir="$OUT/browser-peers"
 rm -rf "$peers_dir" && mkdir -p "$peers_dir"
 gz() { gzip -9 -c "$1" | wc -c; }
@@ -56,7 +51,7 @@ bytes() { wc -c <"$1"; }
 version() { node -p "require('$BENCH/node_modules/$1/package.json').version"; }
 size_json="$OUT/browser-size.json"
 {
-  printf '{\n  "method": "gzip -9 bytes; peers: esbuild --bundle --minify --format=esm of an entry importing the client; tether: scripts/size.sh method (wasm after wasm-opt -Oz + esbuild-minified glue, bundler target)",\n'
+  printf '{\n  "method": "gzip -9 bytes; peers: esbuild --bundle --minify --format=esm of an entry importing the client; tether-ws: a user entry bundled the same way plus tether.wasm, as scripts/size.sh",\n'
   printf '  "peers": [\n'
   sep=""
   for entry in "$BENCH"/peers/*.js; do
@@ -69,36 +64,26 @@ size_json="$OUT/browser-size.json"
     sep=$',\n'
   done
   printf '\n  ],\n'
-  # Tether: the same method as scripts/size.sh (ESM glue bundled and minified,
-  # the wasm left external, every export of tether_ws_bg.js kept).
-  bpkg="$PKG/bundler"
-  printf 'export * from "%s/tether_ws.js";\nexport * from "%s/tether_ws_bg.js";\n' "$bpkg" "$bpkg" \
-    >"$peers_dir/tether-entry.js"
-  run "esbuild tether glue" "$ESBUILD" "$peers_dir/tether-entry.js" --bundle --format=esm --minify \
-    --external:'*.wasm' --log-level=warning --outfile="$peers_dir/tether-glue.min.js"
-  printf '  "tether": {"features": "%s", "wasm_raw": %s, "wasm_gzip": %s, "glue_raw": %s, "glue_gzip": %s}' \
-    "wasm-pack build --profile wasm-release -- --features small" "$(bytes "$bpkg/tether_ws_bg.wasm")" "$(gz "$bpkg/tether_ws_bg.wasm")" \
-    "$(bytes "$peers_dir/tether-glue.min.js")" "$(gz "$peers_dir/tether-glue.min.js")"
-  printf ',\n'
-  # SDK v2, issue 12's way (scripts/size.sh v2): a user entry importing
+  # The SDK, issue 12's way (as scripts/size.sh): a user entry importing
   # `Tether` from the package and making one client, bundled by esbuild;
-  # its JS plus the wasm.
-  mkdir -p "$peers_dir/v2-app/node_modules"
-  ln -sfn "$PKG/v2" "$peers_dir/v2-app/node_modules/tether-ws"
+  # its JS plus the wasm. The bundle is named app.min.js as there: gzip
+  # stores the file name in its header, so the name counts in the bytes.
+  mkdir -p "$peers_dir/tether-app/node_modules"
+  ln -sfn "$SDK" "$peers_dir/tether-app/node_modules/tether-ws"
   printf 'import { Tether } from "tether-ws";\nexport const t = new Tether("wss://example.com/ws");\n' \
-    >"$peers_dir/v2-app/entry.js"
-  run "esbuild tether v2 user entry" "$ESBUILD" "$peers_dir/v2-app/entry.js" --bundle --format=esm --minify \
-    --log-level=warning --outfile="$peers_dir/tether-v2-app.min.js"
-  printf '  "tether_v2": {"method": "%s", "wasm_raw": %s, "wasm_gzip": %s, "js_raw": %s, "js_gzip": %s}\n}\n' \
-    "build_sdk_v2; a user entry (import { Tether } from tether-ws; one new Tether) bundled by esbuild --bundle --minify --format=esm, plus tether.wasm, as scripts/size.sh v2" \
-    "$(bytes "$PKG/v2/tether.wasm")" "$(gz "$PKG/v2/tether.wasm")" \
-    "$(bytes "$peers_dir/tether-v2-app.min.js")" "$(gz "$peers_dir/tether-v2-app.min.js")"
+    >"$peers_dir/tether-app/entry.js"
+  run "esbuild tether-ws user entry" "$ESBUILD" "$peers_dir/tether-app/entry.js" --bundle --format=esm --minify \
+    --log-level=warning --outfile="$peers_dir/tether-app/app.min.js"
+  printf '  "tether": {"version": "%s", "method": "%s", "wasm_raw": %s, "wasm_gzip": %s, "js_raw": %s, "js_gzip": %s}\n}\n' \
+    "$(sdk_version)" \
+    "build_sdk; a user entry (import { Tether } from tether-ws; one new Tether) bundled by esbuild --bundle --minify --format=esm, plus tether.wasm, as scripts/size.sh" \
+    "$(bytes "$SDK/tether.wasm")" "$(gz "$SDK/tether.wasm")" \
+    "$(bytes "$peers_dir/tether-app/app.min.js")" "$(gz "$peers_dir/tether-app/app.min.js")"
 } >"$size_json"
 
 step "bench: dispatch cost in headless Chromium (micro: fake socket; end to end: real tether-server)"
 run "browser bench" node --experimental-websocket --no-warnings=ExperimentalWarning "$BENCH/run.mjs" \
-  --pkg "$PKG/web" \
-  --v2 "$PKG/v2" \
+  --sdk "$SDK" \
   --rws "$peers_dir/reconnecting-websocket.min.js" \
   --server-bin "$server_bin" \
   --size "$size_json" \

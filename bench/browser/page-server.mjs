@@ -1,6 +1,6 @@
 // The bench page's static server (run.mjs, profile.mjs): the page, the SDK
-// builds and the bundled peer, cross-origin isolated so performance.now()
-// ticks at 5 us, not 100 us.
+// (a build_sdk folder, under /sdk/) and the bundled peer, cross-origin
+// isolated so performance.now() ticks at 5 us, not 100 us.
 import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
 import { dirname, join, extname, resolve } from "node:path";
@@ -9,12 +9,11 @@ import { fileURLToPath } from "node:url";
 const HERE = dirname(fileURLToPath(import.meta.url));
 const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm" };
 
-/** The file for a request path: `pkg` (v1), `v2`, `rws` (the peer's bundle). */
-function route(path, { pkg, v2, rws }) {
+/** The file for a request path: `sdk` (the SDK's folder), `rws` (the peer's bundle). */
+function route(path, { sdk, rws }) {
   if (path === "/" || path === "/index.html") return join(HERE, "page/index.html");
   if (path === "/peers/reconnecting-websocket.js") return resolve(rws);
-  if (path.startsWith("/pkg/")) return join(resolve(pkg), path.slice(5));
-  if (path.startsWith("/v2/")) return join(resolve(v2), path.slice(4));
+  if (path.startsWith("/sdk/")) return join(resolve(sdk), path.slice(5));
   return join(HERE, "page", path.slice(1));
 }
 

@@ -1,25 +1,25 @@
-// Where a receive path's time goes (BENCHMARKS.md section 2, "SDK v2"): the
+// Where a receive path's time goes (BENCHMARKS.md section 2): the
 // micro benchmark of page/bench.js for one variant, under the V8 sampling
 // profiler (CDP Profiler, 20 us interval), then the self time by function
 // (name, file and line) over the timed runs, and the total per message.
 //
-//   node bench/browser/profile.mjs --pkg DIR --v2 DIR --rws FILE [--variant v2] [--runs 15]
+//   node bench/browser/profile.mjs --sdk DIR --rws FILE [--variant tether] [--runs 15]
 //
-// The same page and files as run.mjs (its --pkg, --v2, --rws); no server.
+// The same page and files as run.mjs (its --sdk, --rws); no server.
+// Variants: tether (the SDK), raw, rws.
 import { parseArgs } from "node:util";
 import { chromium } from "playwright-core";
 import { startPageServer } from "./page-server.mjs";
 
 const { values: args } = parseArgs({
   options: {
-    pkg: { type: "string" },
-    v2: { type: "string" },
+    sdk: { type: "string" },
     rws: { type: "string" },
-    variant: { type: "string", default: "v2" },
+    variant: { type: "string", default: "tether" },
     runs: { type: "string", default: "15" },
   },
 });
-for (const k of ["pkg", "v2", "rws"]) if (!args[k]) throw new Error(`--${k} is required`);
+for (const k of ["sdk", "rws"]) if (!args[k]) throw new Error(`--${k} is required`);
 
 const { server, url } = await startPageServer(args);
 const browser = await chromium.launch({

@@ -3,12 +3,12 @@
 // needs. Needs Node's WebSocket: run with `node --experimental-websocket`
 // on Node 20 (the end-to-end publisher).
 //
-//   node --experimental-websocket run.mjs --pkg DIR --v2 DIR --rws FILE \
+//   node --experimental-websocket run.mjs --sdk DIR --rws FILE \
 //        --server-bin FILE --size FILE --out DIR
 //
-// Serves page/ (plus the SDK's web-target pkg, SDK v2's build_sdk_v2 folder
-// under /v2/, and the reconnecting-websocket bundle) on 127.0.0.1 with COOP/COEP (cross-origin isolation: 5 us
-// performance.now instead of 100 us), starts tether-server on 127.0.0.1:0,
+// Serves page/ (plus the SDK's build_sdk folder under /sdk/, and the
+// reconnecting-websocket bundle) on 127.0.0.1 with COOP/COEP (cross-origin
+// isolation: 5 us performance.now instead of 100 us), starts tether-server on 127.0.0.1:0,
 // drives Debian's Chromium with playwright-core, writes browser.json and
 // browser.md to --out and prints the tables (--size: the peer sizes from
 // scripts/bench-browser.sh, merged into both). Micro: a Playwright page.
@@ -30,15 +30,14 @@ import { messages } from "./page/messages.js";
 
 const { values: args } = parseArgs({
   options: {
-    pkg: { type: "string" },
-    v2: { type: "string" },
+    sdk: { type: "string" },
     rws: { type: "string" },
     "server-bin": { type: "string" },
     size: { type: "string" },
     out: { type: "string" },
   },
 });
-for (const k of ["pkg", "v2", "rws", "server-bin", "out"]) {
+for (const k of ["sdk", "rws", "server-bin", "out"]) {
   if (!args[k]) throw new Error(`--${k} is required`);
 }
 const env = (name, dflt) => (process.env[name] ? Number(process.env[name]) : dflt);
@@ -57,10 +56,9 @@ const E2E = {
   pacedReps: env("BENCH_E2E_PACED_REPS", 5),
 };
 const DEADLINE = Date.now() + env("BENCH_DEADLINE_S", 420) * 1000;
-const VARIANTS = ["sdk", "v2", "raw", "rws"];
+const VARIANTS = ["tether", "raw", "rws"];
 const LABEL = {
-  sdk: "tether-ws v1 (SDK)",
-  v2: "tether-ws v2 (facade + wasm core)",
+  tether: "tether-ws (SDK)",
   raw: "raw WebSocket + JSON.parse + Map",
   rws: "reconnecting-websocket + JSON.parse + Map",
 };
@@ -247,7 +245,7 @@ async function runMicro(context, base) {
     median_ns_per_message: med,
     ratio_vs_raw: Object.fromEntries(VARIANTS.map((v) => [v, med[v] / med.raw])),
     paired_ratio_vs_raw_median: Object.fromEntries(VARIANTS.map((v) => [v, paired(v)])),
-    goal: "sdk <= 1.5x raw; v2 <= 1.3x raw",
+    goal: "tether-ws <= 1.3x raw (issue 12)",
   };
 }
 
@@ -414,7 +412,7 @@ async function runE2E(cdp, base, wsUrl, reps, rate, deadline) {
       const r = await runE2EOnce(cdp, base, wsUrl, msgs, v, rate);
       r.rep = rep;
       runs.push(r);
-      console.log(`  rep ${rep + 1}/${reps} ${v.padEnd(3)}: ${Math.round(r.per_second)} msg/s, `
+      console.log(`  rep ${rep + 1}/${reps} ${v.padEnd(6)}: ${Math.round(r.per_second)} msg/s, `
         + `handler ${fmt(r.handler_busy_us_per_message)} us/msg, busy ${fmt(100 * r.handler_busy_fraction, 0)}% `
         + `(publisher ${Math.round(r.published_per_second)} msg/s); CPU us/msg: renderer `
         + `${fmt(r.cpu_us_per_message?.renderer, 1)}, rest of Chromium ${fmt(r.cpu_us_per_message?.chromium, 1)}, `
@@ -482,7 +480,7 @@ async function runE2E(cdp, base, wsUrl, reps, rate, deadline) {
     median_machine_cpu_busy: machine,
     subscriber_bound: subscriberBound,
     note,
-    goal: "sdk >= 95% of raw",
+    goal: "tether-ws >= 95% of raw",
   };
 }
 
@@ -498,22 +496,16 @@ function report(res) {
   const parts = [];
   if (res.size) {
     const s = res.size;
-    const t = s.tether.wasm_gzip + s.tether.glue_gzip;
-    const v = s.tether_v2;
-    const t2 = v.wasm_gzip + v.js_gzip;
-    const rows = [
-      ["**tether-ws v1** (wasm + glue)", `${s.tether.wasm_raw + s.tether.glue_raw}`, `**${t}**`, "1.00", fmt(t2 / t)],
-      ["**tether-ws v2** (wasm + user entry)", `${v.wasm_raw + v.js_raw}`, `**${t2}**`, fmt(t / t2), "1.00"],
-    ];
+    const t = s.tether;
+    const total = t.wasm_gzip + t.js_gzip;
+    const rows = [[`**tether-ws ${t.version}** (wasm + user entry)`, `${t.wasm_raw + t.js_raw}`, `**${total}**`, "1.00"]];
     for (const p of s.peers) {
-      rows.push([`${p.name} ${p.version} (\`${p.entry}\`)`, `${p.raw}`, `${p.gzip}`, fmt(t / p.gzip), fmt(t2 / p.gzip)]);
+      rows.push([`${p.name} ${p.version} (\`${p.entry}\`)`, `${p.raw}`, `${p.gzip}`, fmt(total / p.gzip)]);
     }
     parts.push("### Size: tether-ws next to peers (bytes; gzip -9)\n\n"
-      + table(["package", "minified", "gzip -9", "v1 / package", "v2 / package"], rows)
-      + `\n\ntether-ws: wasm ${s.tether.wasm_raw} B (${s.tether.wasm_gzip} gzip) + glue ${s.tether.glue_raw} B `
-      + `(${s.tether.glue_gzip} gzip); built with \`${s.tether.features || "(no cargo flags)"}\`. `
-      + `tether-ws v2: wasm ${v.wasm_raw} B (${v.wasm_gzip} gzip) + user entry bundled ${v.js_raw} B `
-      + `(${v.js_gzip} gzip); ${v.method}. `
+      + table(["package", "minified", "gzip -9", "tether-ws / package"], rows)
+      + `\n\ntether-ws: wasm ${t.wasm_raw} B (${t.wasm_gzip} gzip) + user entry bundled ${t.js_raw} B `
+      + `(${t.js_gzip} gzip); ${t.method}. `
       + "Peers: an entry importing the client, `esbuild --bundle --minify --format=esm`.");
   }
   if (res.micro) {
@@ -525,7 +517,7 @@ function report(res) {
     parts.push("### Dispatch, micro: ns per publication (median over runs; same page)\n\n"
       + table(["receive path", "ns/message", "vs raw", "vs raw (paired runs)", "extra ns/message"], rows)
       + `\n\n${m.messages_per_run} messages per run, ${m.avg_text_bytes} B average; `
-      + `cross-origin isolated: ${m.cross_origin_isolated}. Goal: SDK <= 1.5x raw (v2: <= 1.3x raw, issue 12).`);
+      + `cross-origin isolated: ${m.cross_origin_isolated}. Goal: SDK <= 1.3x raw (issue 12).`);
   }
   for (const [key, title] of [["e2e", "publications/s from tether-server, publisher flooding"],
     ["e2e_paced", `CPU per publication at a fixed ${res.e2e_paced?.publication_rate} publications/s`]]) {
@@ -552,8 +544,9 @@ function report(res) {
 async function main() {
   const out = resolve(args.out);
   await mkdir(out, { recursive: true });
-  if (!existsSync(join(resolve(args.pkg), "tether_ws.js"))) throw new Error(`${args.pkg}: no web-target build`);
-  if (!existsSync(join(resolve(args.v2), "tether.wasm"))) throw new Error(`${args.v2}: no build_sdk_v2 output`);
+  for (const f of ["index.js", "tether.wasm"]) {
+    if (!existsSync(join(resolve(args.sdk), f))) throw new Error(`${args.sdk}: no ${f} (not a build_sdk output)`);
+  }
   const res = {
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version,

@@ -1,24 +1,20 @@
 // The bench page: run.mjs drives it through `window.bench` (Playwright).
 //
-// micro(opts): the receive path with no network. `globalThis.WebSocket` is a
-//   fake while the client is built (the wasm glue calls `new WebSocket(url,
-//   protocols)` at call time), the fake answers the handshake, then the timed
-//   loop calls the handler the client installed (`fake.onmessage`) with
-//   `{data: text}` for every publication text. Baseline on the same texts:
-//   JSON.parse + Map.get(topic) + callback. SDK v2 (the facade over the
-//   wasm core, served under /v2/) gets the same fake through its
-//   `WebSocket` option instead of the global.
+// micro(opts): the receive path with no network. The SDK (served under
+//   /sdk/) gets a fake WebSocket through its `WebSocket` option; the fake
+//   answers the handshake, then the timed loop calls the handler the client
+//   installed (`fake.onmessage`) with `{data: text}` for every publication
+//   text. Baseline on the same texts: JSON.parse + Map.get(topic) +
+//   callback.
 // e2eConnect(url, variant) / snap(): publications from the real server,
 //   counted in the app's callback; the socket's message handler is timed
 //   (whoever installs it: the SDK, reconnecting-websocket or the raw code).
 
-import init, { Tether } from "/pkg/tether_ws.js";
 import { ReconnectingWebSocket } from "/peers/reconnecting-websocket.js";
 import { TOPICS, EPOCH, messages, publicationTexts } from "/messages.js";
-import { Tether as TetherV2, ready as readyV2 } from "/v2/index.js";
+import { Tether, ready } from "/sdk/index.js";
 
-await init();
-await readyV2;
+await ready;
 const RealWebSocket = globalThis.WebSocket;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -126,28 +122,13 @@ class FakeWebSocket {
 
 // Each returns the handler to time, and a cleanup.
 const microSetup = {
-  async sdk() {
-    globalThis.WebSocket = FakeWebSocket;
+  async tether() {
     FakeWebSocket.last = null;
-    let t;
-    try {
-      t = new Tether("ws://fake.invalid/ws");
-      const subs = TOPICS.map((topic) => t.subscribe(topic, topicCallback(topic)));
-      await until("the SDK's subscriptions (fake socket)", () => subs.every((s) => s.state === "subscribed"));
-    } finally {
-      globalThis.WebSocket = RealWebSocket;
-    }
+    const t = new Tether("ws://fake.invalid/ws", { WebSocket: FakeWebSocket });
+    const subs = TOPICS.map((topic) => t.subscribe(topic, topicCallback(topic)));
+    await until("the SDK's subscriptions (fake socket)", () => subs.every((s) => s.state === "subscribed"));
     const fake = FakeWebSocket.last;
     if (typeof fake?.onmessage !== "function") throw new Error("the SDK installed no onmessage on the fake socket");
-    return { handler: fake.onmessage, done: () => t.free() };
-  },
-  async v2() {
-    FakeWebSocket.last = null;
-    const t = new TetherV2("ws://fake.invalid/ws", { WebSocket: FakeWebSocket });
-    const subs = TOPICS.map((topic) => t.subscribe(topic, topicCallback(topic)));
-    await until("SDK v2's subscriptions (fake socket)", () => subs.every((s) => s.state === "subscribed"));
-    const fake = FakeWebSocket.last;
-    if (typeof fake?.onmessage !== "function") throw new Error("SDK v2 installed no onmessage on the fake socket");
     return { handler: fake.onmessage, done: () => t.free() };
   },
   async raw() {
@@ -202,7 +183,7 @@ async function microRun(variants, texts, chunk, k) {
  * texts per run (each variant its own fresh client), interleaved by chunks
  * of 1000; medians over runs.
  */
-async function micro({ reps = 10, runs = 15, warmup = 3, variants = ["sdk", "v2", "raw", "rws"] } = {}) {
+async function micro({ reps = 10, runs = 15, warmup = 3, variants = ["tether", "raw", "rws"] } = {}) {
   const msgs = messages(1000);
   const texts = publicationTexts(msgs, reps);
   const bytes = texts.reduce((a, t) => a + t.length, 0) / texts.length;
@@ -262,21 +243,10 @@ async function e2eConnect(url, variant) {
   delivered = 0;
   onCount = (n) => globalThis.__progress?.(n);
   const handlers = new Map(TOPICS.map((topic) => [topic, topicCallback(topic)]));
-  if (variant === "sdk") {
-    globalThis.WebSocket = TimedWebSocket;
-    let t;
-    try {
-      t = new Tether(url);
-      const subs = TOPICS.map((topic) => t.subscribe(topic, handlers.get(topic)));
-      await until("the SDK's subscriptions", () => subs.every((s) => s.state === "subscribed"));
-    } finally {
-      globalThis.WebSocket = RealWebSocket;
-    }
-    live = { close: () => t.free() };
-  } else if (variant === "v2") {
-    const t = new TetherV2(url, { WebSocket: TimedWebSocket });
+  if (variant === "tether") {
+    const t = new Tether(url, { WebSocket: TimedWebSocket });
     const subs = TOPICS.map((topic) => t.subscribe(topic, handlers.get(topic)));
-    await until("SDK v2's subscriptions", () => subs.every((s) => s.state === "subscribed"));
+    await until("the SDK's subscriptions", () => subs.every((s) => s.state === "subscribed"));
     live = { close: () => t.free() };
   } else {
     let subscribed = 0;
