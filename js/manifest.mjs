@@ -23,10 +23,12 @@ const manifest = {
   exports: {
     ".": { types: "./index.d.ts", default: "./index.js" },
     "./react": { types: "./react.d.ts", default: "./react.js" },
+    "./testing": { types: "./testing.d.ts", default: "./testing.js" },
     "./package.json": "./package.json",
   },
   // tether.wasm sits next to wasm.js: it is found by new URL("./tether.wasm", import.meta.url).
-  files: ["*.js", "*.d.ts", "tether.wasm"],
+  // testing/: the modules of tether-ws/testing (js/src/testing/).
+  files: ["*.js", "*.d.ts", "testing/*.js", "testing/*.d.ts", "tether.wasm"],
   sideEffects: false,
   engines: { node: ">=20" },
   peerDependencies: { react: ">=18" },

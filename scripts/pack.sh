@@ -27,5 +27,10 @@ step "pack: npm pack -> $tarball"
 rm -f "$tarball"
 run "npm pack" npm pack --silent --pack-destination "$ROOT/out" "$stage" >/dev/null
 [ -f "$tarball" ] || die "npm pack wrote no $tarball"
-tar -tzf "$tarball" | sed 's/^/  /'
+listing="$(tar -tzf "$tarball")"
+sed 's/^/  /' <<<"$listing"
+# tether-ws/testing spans a folder, which the manifest's `files` must name.
+for f in testing.js testing.d.ts testing/server.js testing/server.d.ts; do
+  grep -qx "package/$f" <<<"$listing" || die "the tarball lacks $f (js/manifest.mjs \"files\")"
+done
 echo "$tarball"
