@@ -108,6 +108,22 @@ test("connects: status open, the welcome's client id, token and sdk in the URL",
   assert.equal(server.clients.length, 0);
 });
 
+test("onConnection sees the token before the welcome: closing there refuses the link as the server's auth does (4401)", async () => {
+  const server = fake();
+  server.onConnection((c) => c.token !== "good" && c.close(4401, "token expired"));
+  const tokens = ["old", "good"];
+  const { t, statuses } = client(server, { tokenProvider: () => tokens.shift(), backoff: { initialMs: 1, maxMs: 5 } });
+  try {
+    await until("open", () => t.state === "open");
+    const refused = statuses.find((s) => s.lastClose?.code === 4401);
+    assert.deepEqual(refused.lastClose, { code: 4401, reason: "token expired", wasClean: true });
+    assert.equal(server.clients[0].token, "good");
+    assert.equal(statuses.filter((s) => s.state === "open").length, 1, "no welcome on the refused link");
+  } finally {
+    t.free();
+  }
+});
+
 test("subscribes and receives every publication in order, with the server's fields", async () => {
   const server = fake();
   const { t } = client(server);
@@ -187,7 +203,7 @@ test("restart: new epoch, history lost: the resubscription reports recovered fal
   }
 });
 
-test("refuse(2): two failed attempts (error, close 1006), then open", async () => {
+test("refuse(2): two failed attempts (error, close 1006), then open; refuse(Infinity) until refuse(0)", async () => {
   const server = fake();
   server.refuse(2);
   let attempts = 0;
@@ -203,6 +219,14 @@ test("refuse(2): two failed attempts (error, close 1006), then open", async () =
     assert.ok(retries.every((s) => s.lastError), JSON.stringify(retries));
     assert.equal(server.connections, 1);
     assert.match(server.clients[0].clientId, /^c_[0-9a-f]{6}1$/, "refused handshakes make no connection");
+    // Down until told otherwise: refuse(Infinity) ... refuse(0).
+    server.refuse(Infinity);
+    server.drop();
+    await until("three more failed attempts", () => t.status.attempt >= 3 && t.state === "reconnecting");
+    assert.equal(server.connections, 0);
+    server.refuse(0);
+    await until("open again", () => t.state === "open");
+    assert.equal(server.connections, 1);
   } finally {
     t.free();
   }

@@ -192,9 +192,13 @@ export class FakeServer {
     this.close(1012, "simulated restart");
   }
 
-  /** The next `n` handshakes fail (error, then close 1006: what a browser reports for a refused connection). */
+  /**
+   * The next `n` handshakes fail (error, then close 1006: what a browser
+   * reports for a refused connection). `Infinity`: every one until
+   * `refuse(0)` (a server that stays down). Replaces the previous count.
+   */
   refuse(n = 1): void {
-    this.#refuse += integer(n, 1, "refuse(n)", true);
+    this.#refuse = n === Infinity ? n : integer(n, 1, "refuse(n)", true);
   }
 
   #accept(url: URL, client: ClientEnd): ServerEnd {
