@@ -462,8 +462,13 @@ test("errors as the server answers them, and the frame size bound (close 1009)",
     assert.equal(long.message, "unknown frame type `" + "x".repeat(61) + "\u2026`");
     s.ws.send(new Uint8Array([1, 2]));
     assert.deepEqual(await s.next("binary"), { type: "error", code: "bad_frame", message: "binary frames are not supported; send JSON text" });
-    assert.deepEqual(server.received.map((f) => f.id), [4, 5, 6, 7, 8], "only JSON objects are recorded");
-    s.send({ type: "publish", id: 9, topic: "chat", data: "y".repeat(1000) });
+    const pong = await reply({ type: "ping", id: 9, include_stats: true });
+    assert.deepEqual(Object.keys(pong), ["type", "id", "server_time", "stats"]);
+    // In: the 8 frames above and this ping; out: the welcome and 8 replies.
+    assert.ok(Number.isInteger(pong.stats.uptime_s) && pong.stats.uptime_s >= 0, JSON.stringify(pong));
+    assert.deepEqual({ ...pong.stats, uptime_s: 0 }, { connections: 1, uptime_s: 0, messages_in: 9, messages_out: 9 });
+    assert.deepEqual(server.received.map((f) => f.id), [4, 5, 6, 7, 8, 9], "only JSON objects are recorded");
+    s.send({ type: "publish", id: 10, topic: "chat", data: "y".repeat(1000) });
     await until("closed", () => s.close);
     assert.deepEqual(s.close, { code: 1009, reason: "message too large", wasClean: true });
     assert.equal(server.connections, 0);

@@ -77,6 +77,7 @@ export class FakeConnection {
     if (!Number.isInteger(code) || code < 1000 || code > 4999 || [1004, 1005, 1006, 1015].includes(code)) {
       throw new RangeError(`FakeServer: ${code} cannot be sent in a close frame`);
     }
+    if (new TextEncoder().encode(reason).length > 123) throw new RangeError("FakeServer: a close reason is at most 123 bytes");
     this.#link.close(code, reason);
   }
 

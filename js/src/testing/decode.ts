@@ -65,10 +65,12 @@ type Check<T> = (v: unknown, path: string) => T;
 const wrong = (v: unknown, path: string, expected: string): never => {
   throw new Bad(path, `invalid type: ${unexpected(v)}, expected ${expected}`);
 };
-const int: Check<number> = (v, path) =>
-  u64(v) ? v : typeof v === "number" && Number.isInteger(v)
-    ? (() => { throw new Bad(path, `invalid value: ${unexpected(v)}, expected u64`); })()
-    : wrong(v, path, "u64");
+const int: Check<number> = (v, path) => {
+  if (u64(v)) return v;
+  // serde: a negative integer is the right type with a wrong value.
+  if (typeof v === "number" && Number.isInteger(v)) throw new Bad(path, `invalid value: ${unexpected(v)}, expected u64`);
+  return wrong(v, path, "u64");
+};
 const str: Check<string> = (v, path) => (typeof v === "string" ? v : wrong(v, path, "a string"));
 const bool: Check<boolean> = (v, path) => (typeof v === "boolean" ? v : wrong(v, path, "a boolean"));
 

@@ -1,10 +1,11 @@
 // FakeServer: an in-process protocol-v1 server with no network
 // (docs/PROTOCOL.md; README "Testing with FakeServer"). Links come from its
 // `WebSocket` class (./socket.ts); frames are read as the reference server
-// reads them (./decode.ts) and topics keep their history as it does
-// (./history.ts). Test controls cut, close, restart and refuse links.
-import { decode, MAX_ERROR_MESSAGE, truncate, type ClientFrame } from "./decode.js";
+// reads them (./decode.ts) and answered as it answers them
+// (./requests.ts); topics keep their history as it does (./history.ts).
+// Test controls cut, close, restart and refuse links.
 import { TopicLog } from "./history.js";
+import { answer, TOPIC_NAME, type Host, type Topic } from "./requests.js";
 import { makeWebSocket, type ClientEnd, type FakeWebSocketConstructor, type ServerEnd } from "./socket.js";
 import { FakeConnection, type Ended, type ReceivedFrame } from "./connection.js";
 
@@ -43,7 +44,6 @@ export interface GoawayOptions {
   close?: boolean;
 }
 
-const TOPIC_NAME = /^[A-Za-z0-9_.:-]{1,64}$/;
 const FEATURES = ["topics", "recovery", "heartbeat", "rpc"];
 let servers = 0;
 
@@ -52,11 +52,6 @@ const integer = (v: number | undefined, fallback: number, name: string, zero = f
   if (!Number.isSafeInteger(n) || n < (zero ? 0 : 1)) throw new RangeError(`FakeServer: ${name} must be an integer >= ${zero ? 0 : 1}`);
   return n;
 };
-
-interface Topic {
-  info: { name: string; description: string; client_publish: boolean };
-  log: TopicLog;
-}
 
 /** An in-process protocol-v1 server for tests: pass `.WebSocket` as the client's `WebSocket` option. */
 export class FakeServer {
@@ -251,6 +246,19 @@ export class FakeServer {
     this.#send(c, JSON.stringify(frame));
   }
 
+  /** What the request handling (./requests.ts) uses. */
+  #host: Host = {
+    topics: this.#topics,
+    send: (c, text) => this.#send(c, text),
+    publish: (topic, data, event) => this.publish(topic, data, event),
+    stats: () => ({
+      connections: this.#links.size,
+      uptime_s: Math.floor((Date.now() - this.#started) / 1000),
+      messages_in: this.#in,
+      messages_out: this.#out,
+    }),
+  };
+
   #receive(c: FakeConnection, data: string | ArrayBuffer | ArrayBufferView): void {
     if (!this.#links.has(c)) return;
     const bytes = typeof data === "string" ? new TextEncoder().encode(data).length : data.byteLength;
@@ -260,68 +268,11 @@ export class FakeServer {
     if (typeof data !== "string") {
       return this.#reply(c, { type: "error", code: "bad_frame", message: "binary frames are not supported; send JSON text" });
     }
-    const { parsed, frame, error } = decode(data);
-    const record = parsed !== null && typeof parsed === "object" && !Array.isArray(parsed) ? (parsed as ReceivedFrame) : undefined;
-    if (record) {
-      this.#received.push(record);
-      if (this.#received.length > this.#o.maxReceived) this.#received.shift();
-      c._received(record, this.#o.maxReceived);
-    }
-    if (error) this.#reply(c, { type: "error", ...(error.id !== undefined && { id: error.id }), code: error.code, message: error.message });
-    else if (frame) this.#handle(c, frame);
-    if (record) for (const cb of [...this.#onFrame]) cb(record, c);
-  }
-
-  #unknownTopic(c: FakeConnection, id: number, topic: string): void {
-    const message = TOPIC_NAME.test(topic)
-      ? truncate(`unknown topic \`${topic}\``, MAX_ERROR_MESSAGE)
-      : "invalid topic name: use 1-64 characters of A-Z a-z 0-9 _ - . :";
-    this.#reply(c, { type: "error", id, code: "unknown_topic", message, available_topics: [...this.#topics.keys()] });
-  }
-
-  #handle(c: FakeConnection, f: ClientFrame): void {
-    const now = () => new Date().toISOString();
-    switch (f.type) {
-      case "subscribe": {
-        const t = this.#topics.get(f.topic);
-        if (!t) return this.#unknownTopic(c, f.id, f.topic);
-        const { recovered, replay } = t.log.answer(f.recover, f.rewind);
-        const { epoch, offset } = t.log;
-        this.#reply(c, { type: "subscribed", id: f.id, topic: f.topic, epoch, offset, recovered, missed: replay.length });
-        for (const k of replay) this.#send(c, k.text);
-        c._subscribe(f.topic, true);
-        return;
-      }
-      case "unsubscribe":
-        if (!this.#topics.has(f.topic)) return this.#unknownTopic(c, f.id, f.topic);
-        c._subscribe(f.topic, false);
-        return this.#reply(c, { type: "unsubscribed", id: f.id, topic: f.topic });
-      case "ping": {
-        const stats = {
-          connections: this.#links.size,
-          uptime_s: Math.floor((Date.now() - this.#started) / 1000),
-          messages_in: this.#in,
-          messages_out: this.#out,
-        };
-        return this.#reply(c, { type: "pong", id: f.id, server_time: now(), ...(f.include_stats && { stats }) });
-      }
-      case "publish": {
-        const t = this.#topics.get(f.topic);
-        if (!t) return this.#unknownTopic(c, f.id, f.topic);
-        if (!t.info.client_publish) {
-          const message = truncate(`clients may not publish on \`${f.topic}\``, MAX_ERROR_MESSAGE);
-          return this.#reply(c, { type: "error", id: f.id, code: "forbidden", message });
-        }
-        // Delivered (to the publisher too, if subscribed) before the reply.
-        const { epoch, offset } = this.publish(f.topic, f.data, f.event);
-        return this.#reply(c, { type: "published", id: f.id, epoch, offset });
-      }
-      case "get_status":
-        return this.#reply(c, { type: "status", id: f.id, ...c._status() });
-      case "get_topics":
-        return this.#reply(c, { type: "topics", id: f.id, topics: [...this.#topics.values()].map((t) => ({ ...t.info })) });
-      case "pong":
-        return;
-    }
+    const record = answer(this.#host, c, data);
+    if (!record) return;
+    this.#received.push(record);
+    if (this.#received.length > this.#o.maxReceived) this.#received.shift();
+    c._received(record, this.#o.maxReceived);
+    for (const cb of [...this.#onFrame]) cb(record, c);
   }
 }
