@@ -25,10 +25,12 @@ const manifest = {
     "./react": { types: "./react.d.ts", default: "./react.js" },
     // The wasm embedded, for esbuild and Rollup (they do not emit tether.wasm).
     "./inline": { types: "./inline.d.ts", default: "./inline.js" },
+    "./testing": { types: "./testing.d.ts", default: "./testing.js" },
     "./package.json": "./package.json",
   },
   // tether.wasm sits next to wasm.js: it is found by new URL("./tether.wasm", import.meta.url).
-  files: ["*.js", "*.d.ts", "tether.wasm"],
+  // testing/: the modules of tether-ws/testing (js/src/testing/).
+  files: ["*.js", "*.d.ts", "testing/*.js", "testing/*.d.ts", "tether.wasm"],
   // Only tether-ws/inline does something when imported (it is imported for that).
   sideEffects: ["./inline.js"],
   engines: { node: ">=20" },

@@ -20,9 +20,15 @@ head -1 "$ROOT/out/sdk/react.js" | grep -qx '"use client";' || die "react.js doe
 step "pack: stage the package (out/sdk + README) and npm pack -> $tarball"
 rm -rf "$stage"
 mkdir -p "$stage"
-cp "$ROOT"/out/sdk/*.js "$ROOT"/out/sdk/*.d.ts "$ROOT/out/sdk/tether.wasm" "$ROOT/out/sdk/package.json" "$ROOT/README.md" "$stage/"
+cp -r "$ROOT/out/sdk/." "$stage/"
+cp "$ROOT/README.md" "$stage/"
 rm -f "$tarball"
 run "npm pack" npm pack --silent --pack-destination "$ROOT/out" "$stage" >/dev/null
 [ -f "$tarball" ] || die "npm pack wrote no $tarball"
-tar -tzf "$tarball" | sed 's/^/  /'
+listing="$(tar -tzf "$tarball")"
+sed 's/^/  /' <<<"$listing"
+# tether-ws/testing spans a folder, which the manifest's `files` must name.
+for f in testing.js testing.d.ts testing/server.js testing/server.d.ts; do
+  grep -qx "package/$f" <<<"$listing" || die "the tarball lacks $f (js/manifest.mjs \"files\")"
+done
 echo "$tarball"
