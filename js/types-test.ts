@@ -1,7 +1,15 @@
 // Compile-only test of the published declarations (tsc --noEmit): correct
 // usage type-checks, and each @ts-expect-error line must fail to.
 import { Tether, ready, type Publication, type State, type Status, type SubscriptionEvent } from "tether-ws";
-import { TetherProvider, useConnectionStatus, useTether, useTopic } from "tether-ws/react";
+import {
+  TetherProvider,
+  useConnectionStatus,
+  useRetryCountdown,
+  useSubscription,
+  useTether,
+  useTopic,
+  useTopicLog,
+} from "tether-ws/react";
 
 const t = new Tether("ws://127.0.0.1:8787/ws", {
   autoConnect: false,
@@ -68,10 +76,20 @@ function Hooks() {
   const rate: number | undefined = last?.data.hashrate;
   // @ts-expect-error: typed payload
   const wrong: string | undefined = last?.data.hashrate;
-  return [client, s, rate, event, wrong];
+  const log: readonly Publication<{ n: number }>[] = useTopicLog<{ n: number }>("alerts", { limit: 20 });
+  const n: number | undefined = log[0]?.data.n;
+  // @ts-expect-error: the log is read-only
+  log.push(log[0]);
+  const retryIn: number | null = useRetryCountdown();
+  useSubscription<{ n: number }>("alerts", (p) => p.data.n.toFixed());
+  return [client, s, rate, event, wrong, n, retryIn];
 }
 const provider = TetherProvider({ url: "ws://x", options: { backoff: { maxMs: 1 } } });
-// @ts-expect-error: url is required
+// @ts-expect-error: url (or client) is required
 TetherProvider({ options: {} });
+TetherProvider({ url: ["ws://a/ws", "ws://b/ws"] });
+TetherProvider({ client: t });
+// @ts-expect-error: a client, or a url with options, not both
+TetherProvider({ client: t, url: "ws://x" });
 
 export { loaded, state, retryAt, code, subState, queued, requests, bad, Hooks, provider };

@@ -1,5 +1,5 @@
 "use client";
-// React bindings for tether-ws (v2 facade), shipped as `tether-ws/react`.
+// React bindings for tether-ws, shipped as `tether-ws/react`.
 // "use client" (the first line) marks it a client module for React Server
 // Components: a Next.js server component importing it gets a client
 // boundary instead of `createContext is not a function`.
@@ -17,6 +17,8 @@ import {
   useContext,
   useEffect,
   useMemo,
+  useReducer,
+  useRef,
   useState,
   useSyncExternalStore,
   type ReactElement,
@@ -38,7 +40,10 @@ interface TopicEntry {
   sub: Subscription;
   last: Publication | undefined;
   event: SubscriptionEvent | undefined;
+  /** Called on every change (publication or event): re-render requests. */
   listeners: Set<() => void>;
+  /** Called with every publication, in order (useTopicLog, useSubscription). */
+  receivers: Set<(p: Publication) => void>;
   users: number;
   release: ReturnType<typeof setTimeout> | undefined;
 }
@@ -50,9 +55,16 @@ class Store {
   private topics = new Map<string, TopicEntry>();
   private closeTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(readonly client: Tether, readonly releaseMs: number) {
+  private offStatus: () => void;
+
+  /** `owned`: the store made the client and frees it when disposed. */
+  constructor(
+    readonly client: Tether,
+    readonly releaseMs: number,
+    private owned: boolean,
+  ) {
     this.status = client.status;
-    client.onStatus((s) => {
+    this.offStatus = client.onStatus((s) => {
       this.status = s;
       for (const l of this.statusListeners) l();
     });
@@ -70,16 +82,19 @@ class Store {
     let entry = this.topics.get(topic);
     if (!entry) {
       const listeners = new Set<() => void>();
+      const receivers = new Set<(p: Publication) => void>();
       const created: TopicEntry = {
         sub: undefined as unknown as Subscription,
         last: undefined,
         event: undefined,
         listeners,
+        receivers,
         users: 0,
         release: undefined,
       };
       created.sub = this.client.subscribe(topic, (p) => {
         created.last = p;
+        for (const r of receivers) r(p);
         for (const l of listeners) l();
       });
       created.sub.onState((e) => {
@@ -116,53 +131,74 @@ class Store {
       clearTimeout(this.closeTimer);
       this.closeTimer = undefined;
     }
-    this.client.connect();
+    if (this.owned) this.client.connect();
   }
 
-  /** The provider unmounted: close unless it mounts again at once. */
+  /** The provider unmounted: let go unless it mounts again at once. A
+   * client the app passed in keeps running (only this store's
+   * subscriptions and listener go). */
   dispose() {
     this.closeTimer = setTimeout(() => {
       for (const entry of this.topics.values()) {
         if (entry.release !== undefined) clearTimeout(entry.release);
+        if (!this.owned) entry.sub.unsubscribe();
       }
       this.topics.clear();
-      this.client.free();
+      this.offStatus();
+      if (this.owned) this.client.free();
     }, 0);
   }
 }
 
 const TetherContext = createContext<Store | null>(null);
 
-export interface TetherProviderProps {
-  /** The server URL (`ws://` or `wss://`). */
-  url: string;
-  /** Client options; `autoConnect` is managed by the provider. */
-  options?: TetherOptions;
+/** Either a client the app made (`client`: not owned, never closed by
+ * the provider) or what to make one from (`url` and `options`). */
+export type TetherProviderProps = {
   /** How long a topic's wire subscription outlives its last component (ms). */
   releaseMs?: number;
   children?: ReactNode;
-}
+} & (
+  | {
+      /** The server URL (`ws://` or `wss://`), or several (server instances). A
+       * changed URL (or list) replaces the client with one connected to it. */
+      url: string | string[];
+      /** Client options, read when the client is made; `autoConnect` is the provider's. */
+      options?: TetherOptions;
+      client?: undefined;
+    }
+  | {
+      /** An existing client: the provider uses it and never closes it. */
+      client: Tether;
+      url?: undefined;
+      options?: undefined;
+    }
+);
 
-/** Owns one Tether client for its subtree. `url` and `options` are read on mount. */
-export function TetherProvider({
-  url,
-  options,
-  releaseMs,
-  children,
-}: TetherProviderProps): ReactElement {
-  // The client starts idle: StrictMode may render twice and drop one.
-  const [store] = useState(
-    () =>
-      new Store(
-        new Tether(url, { ...options, autoConnect: false }),
-        releaseMs ?? DEFAULT_RELEASE_MS,
-      ),
-  );
+/** Gives its subtree one Tether client: `client`, or one it makes from `url`. */
+export function TetherProvider(props: TetherProviderProps): ReactElement {
+  const { client, url, options, releaseMs, children } = props;
+  // A new client only for a new URL (compared by value: an inline array
+  // is a new object on every render).
+  const key = client ? null : JSON.stringify(url);
+  const [held, setHeld] = useState(() => ({ key, client, store: makeStore(props) }));
+  let store = held.store;
+  if (held.key !== key || held.client !== client) {
+    // The client starts idle: StrictMode may render twice and drop one.
+    store = makeStore({ client, url, options, releaseMs } as TetherProviderProps);
+    setHeld({ key, client, store });
+  }
   useEffect(() => {
     store.retain();
     return () => store.dispose();
   }, [store]);
   return createElement(TetherContext.Provider, { value: store }, children);
+}
+
+function makeStore({ client, url, options, releaseMs }: TetherProviderProps): Store {
+  const release = releaseMs ?? DEFAULT_RELEASE_MS;
+  if (client) return new Store(client, release, false);
+  return new Store(new Tether(url as string | string[], { ...options, autoConnect: false }), release, true);
 }
 
 function useStore(): Store {
@@ -232,4 +268,119 @@ class TopicView {
     }
     return this.snapshot;
   };
+}
+
+export interface TopicLogOptions {
+  /** Publications kept, the oldest dropped first (default 100). */
+  limit?: number;
+}
+
+/** Default `limit` of useTopicLog. */
+const DEFAULT_LOG_LIMIT = 100;
+
+/**
+ * Every publication on `topic` received while mounted, in order, the last
+ * `limit` of them: none is lost when several arrive between two renders
+ * (useTopic keeps only the latest). The array is a new frozen one after
+ * each change, so it can be a dependency.
+ */
+export function useTopicLog<T = unknown>(topic: string, options?: TopicLogOptions): readonly Publication<T>[] {
+  const store = useStore();
+  const limit = options?.limit ?? DEFAULT_LOG_LIMIT;
+  if (!Number.isInteger(limit) || limit < 1) throw new TypeError("useTopicLog: limit must be a whole number >= 1");
+  const view = useMemo(() => new LogView(store, topic, limit), [store, topic, limit]);
+  return useSyncExternalStore(view.subscribe, view.getSnapshot, view.getSnapshot) as readonly Publication<T>[];
+}
+
+/** One component's log of a topic: a mutable buffer, a frozen copy per version. */
+class LogView {
+  private log: Publication[] = [];
+  private version = 0;
+  private snapshot: readonly Publication[] = Object.freeze([]);
+  private seen = 0;
+
+  constructor(
+    private store: Store,
+    private topic: string,
+    private limit: number,
+  ) {}
+
+  subscribe = (onChange: () => void) => {
+    const topic = this.topic;
+    const entry = this.store.acquire(topic);
+    const receive = (p: Publication) => {
+      this.log.push(p);
+      if (this.log.length > this.limit) this.log.splice(0, this.log.length - this.limit);
+      this.version += 1;
+      onChange();
+    };
+    entry.receivers.add(receive);
+    return () => {
+      entry.receivers.delete(receive);
+      this.store.release(topic);
+    };
+  };
+
+  getSnapshot = (): readonly Publication[] => {
+    if (this.seen !== this.version) {
+      this.seen = this.version;
+      this.snapshot = Object.freeze(this.log.slice());
+    }
+    return this.snapshot;
+  };
+}
+
+/**
+ * Calls `callback` once per publication on `topic`, in order, while
+ * mounted. The subscription stays the same across renders: a new
+ * `callback` (an inline function) is picked up without resubscribing.
+ */
+export function useSubscription<T = unknown>(topic: string, callback: (p: Publication<T>) => void): void {
+  const store = useStore();
+  const latest = useRef(callback);
+  useEffect(() => {
+    latest.current = callback;
+  });
+  useEffect(() => {
+    const entry = store.acquire(topic);
+    const receive = (p: Publication) => {
+      try {
+        latest.current(p as Publication<T>);
+      } catch (e) {
+        console.error("tether-ws/react: a useSubscription callback threw", e);
+      }
+    };
+    entry.receivers.add(receive);
+    return () => {
+      entry.receivers.delete(receive);
+      store.release(topic);
+    };
+  }, [store, topic]);
+}
+
+/**
+ * Whole seconds until the next retry while reconnecting (never below 0),
+ * else null. Re-renders once per second, and only while reconnecting.
+ */
+export function useRetryCountdown(): number | null {
+  const status = useConnectionStatus();
+  const at = status.state === "reconnecting" ? status.nextRetryAt : null;
+  const [, tick] = useReducer((n: number) => n + 1, 0);
+  useEffect(() => {
+    if (at === null) return;
+    // Ticks when the whole number of seconds left changes, not every 1000 ms
+    // from whenever the effect ran.
+    let timer: ReturnType<typeof setTimeout>;
+    const schedule = () => {
+      const left = at - Date.now();
+      if (left <= 0) return;
+      timer = setTimeout(() => {
+        tick();
+        schedule();
+      }, left % 1000 || 1000);
+    };
+    schedule();
+    return () => clearTimeout(timer);
+  }, [at]);
+  return at === null ? null : Math.max(0, Math.ceil((at - Date.now()) / 1000));
 }

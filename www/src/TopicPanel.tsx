@@ -1,6 +1,6 @@
 import { useEffect, useState } from "react";
 import type { Publication } from "tether-ws";
-import { useTopic } from "tether-ws/react";
+import { useTopic, useTopicLog } from "tether-ws/react";
 
 const ROWS = 6;
 
@@ -20,30 +20,33 @@ function rowOf(p: Publication): Row {
   };
 }
 
-/** The latest publications of one topic; reloads over REST when the
- * subscription reports that missed messages cannot be replayed. */
+/** The latest publications of one topic, newest first (useTopicLog: none
+ * lost when several arrive between renders); reloads the topic's history
+ * over REST when the subscription reports that missed messages cannot be
+ * replayed. */
 export function TopicPanel({ topic }: { topic: string }) {
   const { last, event } = useTopic(topic);
-  const [rows, setRows] = useState<Row[]>([]);
+  const log = useTopicLog(topic, { limit: ROWS });
+  const [reloaded, setReloaded] = useState<Publication[]>([]);
   const [reloads, setReloads] = useState(0);
-
-  useEffect(() => {
-    if (!last) return;
-    setRows((prev) => (prev.some((r) => r.key === last.broadcast_id) ? prev : [rowOf(last), ...prev].slice(0, ROWS)));
-  }, [last]);
 
   useEffect(() => {
     if (event?.recovered !== false) return;
     const abort = new AbortController();
-    fetch(`/topics/${encodeURIComponent(topic)}/latest`, { signal: abort.signal })
+    fetch(`/topics/${encodeURIComponent(topic)}/history?limit=${ROWS}`, { signal: abort.signal })
       .then((r) => (r.ok ? r.json() : null))
-      .then((latest: Publication | null) => {
-        setRows(latest ? [rowOf(latest)] : []);
+      .then((history: { publications: Publication[] } | null) => {
+        setReloaded(history?.publications ?? []);
         setReloads((n) => n + 1);
       })
       .catch(() => {});
     return () => abort.abort();
   }, [event, topic]);
+
+  const rows: Row[] = [];
+  for (const p of [...log].reverse().concat([...reloaded].reverse())) {
+    if (rows.length < ROWS && !rows.some((r) => r.key === p.broadcast_id)) rows.push(rowOf(p));
+  }
 
   return (
     <article className="panel" data-topic={topic} data-state={event?.state ?? "pending"}>
