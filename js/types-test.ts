@@ -1,6 +1,6 @@
 // Compile-only test of the published declarations (tsc --noEmit): correct
 // usage type-checks, and each @ts-expect-error line must fail to.
-import { Tether, ready, type Publication, type State, type Status, type SubscriptionEvent } from "tether-ws";
+import { RequestError, Tether, ready, type Publication, type RequestErrorCode, type State, type Status, type SubscriptionEvent } from "tether-ws";
 import {
   TetherProvider,
   useConnectionStatus,
@@ -42,8 +42,23 @@ const queued: boolean = t.send({ type: "hello" }) && t.send("text");
 async function requests() {
   const reply = await t.request({ type: "get_topics" }, { timeoutMs: 1000 });
   const kind: string = reply.type;
+  const typed = await t.request<{ type: "topics"; topics: { name: string }[] }>({ type: "get_topics" });
+  const names: string[] = typed.topics.map((x) => x.name);
+  try {
+    await t.request({ type: "get_status" });
+  } catch (e) {
+    if (e instanceof RequestError) {
+      const code: RequestErrorCode | null = e.code;
+      if (code === "timeout" || code === "unknown_topic") return [kind, names, e.reply?.type];
+    }
+  }
+  // @ts-expect-error: R must be a frame (an object with a string type)
+  await t.request<{ topics: string[] }>({ type: "get_topics" });
   return kind;
 }
+t.subscribe<{ n: number }>("alerts", (p) => p.data.n.toFixed());
+// @ts-expect-error: the payload type follows the subscription's
+t.subscribe<{ n: number }>("alerts", (p) => p.data.m);
 t.reconnect();
 const loaded: Promise<void> = ready;
 new Tether("ws://x", { logger: (level, message, data) => console.log(level.toUpperCase(), message, data) });

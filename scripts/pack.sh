@@ -16,6 +16,10 @@ tarball="$ROOT/out/tether-ws-$version.tgz"
 step "pack: build the SDK (wasm + facade -> out/sdk)"
 build_sdk "$ROOT/out/sdk"
 head -1 "$ROOT/out/sdk/react.js" | grep -qx '"use client";' || die "react.js does not start with \"use client\" (js/src/react.ts)"
+# No `any` in the published types (comments aside).
+if grep -rhv '^\s*\(/\*\|\*\|//\)' --include='*.d.ts' "$ROOT/out/sdk" | grep -qw any; then
+  die "a published declaration uses \`any\`: $(grep -rnw any --include='*.d.ts' "$ROOT/out/sdk" | grep -v ':\s*\(/\*\|\*\|//\)' | head -3)"
+fi
 
 step "pack: stage the package (out/sdk + README) and npm pack -> $tarball"
 rm -rf "$stage"

@@ -6,8 +6,9 @@
 // a delivery under way; a removed listener is not called again.
 import { about, answer, codes, hosts, ready, str, x, type Host } from "./wasm.js";
 import { fail, parse, type Parsed } from "./options.js";
+import { RequestError } from "./errors.js";
 import type {
-  Frame, LogLevel, Publication, Remover, RequestError, RequestOptions, State, Status,
+  Frame, LogLevel, Publication, Remover, RequestOptions, State, Status,
   SubscribeOptions, SubscriptionEvent, SubscriptionState, TetherOptions,
 } from "./types.js";
 
@@ -37,9 +38,7 @@ function emit<A>(list: List<A>, arg: A): void {
 
 const describe = (e: unknown) => (e instanceof Error ? e.message : typeof e === "string" ? e : "unknown error");
 
-function requestError(message: string, code: string | null, reply: Frame | null): RequestError {
-  return Object.assign(new Error(message), { code, reply });
-}
+const requestError = (message: string, code: string | null, reply: Frame | null) => new RequestError(message, code, reply);
 
 /** Calls made before the wasm is ready, in order. */
 let loaded = false;
@@ -102,7 +101,7 @@ export class Tether {
   #messageL: List<unknown> = { items: [] };
   #typeL = new Map<string, List<Frame>>();
   #topics = new Map<string, Topic>();
-  #requests = new Map<number, [(f: Frame) => void, (e: RequestError) => void]>();
+  #requests = new Map<number, [(f: never) => void, (e: RequestError) => void]>();
   #lastId = 0;
 
   constructor(url: string | string[], options?: TetherOptions) {
@@ -257,7 +256,7 @@ export class Tether {
       if (typed) emit(typed, f);
     } else if (kind === codes.RESOLVE || kind === codes.REJECT) {
       const r = this.#settle(verdict >>> codes.KEY_SHIFT);
-      if (kind === codes.RESOLVE) r?.[0](f);
+      if (kind === codes.RESOLVE) r?.[0](f as never);
       else {
         const message = typeof f.message === "string" ? f.message : "error reply";
         r?.[1](requestError(message, typeof f.code === "string" ? f.code : null, f));
@@ -338,7 +337,10 @@ export class Tether {
     return sent;
   }
 
-  request(msg: Record<string, unknown>, opts?: RequestOptions): Promise<Frame> {
+  /** Sends `msg` with an id; resolves with the reply of that id (typed as
+   * `R`: what the app expects the server to answer), rejects with a
+   * `RequestError`. */
+  request<R extends Frame = Frame>(msg: Record<string, unknown>, opts?: RequestOptions): Promise<R> {
     if (msg === null || typeof msg !== "object" || Array.isArray(msg)) fail("request() takes a JSON object");
     const timeoutMs = opts?.timeoutMs ?? 10_000;
     if (typeof timeoutMs !== "number" || !Number.isFinite(timeoutMs) || !(timeoutMs > 0)) {
@@ -353,7 +355,7 @@ export class Tether {
       // Below.
     }
     if (typeof body !== "string") fail("request() takes a JSON-serialisable object");
-    return new Promise<Frame>((resolve, reject) => {
+    return new Promise<R>((resolve, reject) => {
       if (this.#freed || this.#inert || loadError !== undefined) {
         return reject(requestError("client closed", "closed", null));
       }

@@ -109,11 +109,5 @@ export interface Frame {
   type: string;
   [field: string]: unknown;
 }
-/** Rejection of `request()`: `code` is the server's error code or
- * "timeout" | "link_lost" | "closed" | "queue_full" | "not_an_object". */
-export interface RequestError extends Error {
-  code: string | null;
-  reply: Frame | null;
-}
 /** Removes the listener it was returned for; harmless to call again, and after close()/free(). */
 export type Remover = () => void;

@@ -30,7 +30,7 @@ test("imports in plain Node without flags; without a WebSocket it is inert (SSR)
   // The process must also exit by itself: no socket, no timer left.
   const { stdout, stderr } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], { timeout: 20_000 });
   assert.equal(stderr, "");
-  assert.deepEqual(JSON.parse(stdout), { exports: ["Subscription", "Tether", "ready"], state: "idle", sub: "pending", sent: false });
+  assert.deepEqual(JSON.parse(stdout), { exports: ["RequestError", "Subscription", "Tether", "ready"], state: "idle", sub: "pending", sent: false });
 });
 
 test("a live Node client (ws) subscribes, receives and survives a server restart", async () => {
