@@ -56,7 +56,11 @@ async function requests() {
   await t.request<{ topics: string[] }>({ type: "get_topics" });
   return kind;
 }
-t.subscribe<{ n: number }>("alerts", (p) => p.data.n.toFixed());
+const hist = t.subscribe<{ n: number }>("alerts", (p) => p.data.n.toFixed(), { rewind: 50 });
+const pos: { readonly epoch: string; readonly offset: number } | null = hist.position;
+if (pos) t.subscribe("alerts", () => {}, { since: pos });
+// @ts-expect-error: since is a position
+t.subscribe("alerts", () => {}, { since: 5 });
 // @ts-expect-error: the payload type follows the subscription's
 t.subscribe<{ n: number }>("alerts", (p) => p.data.m);
 t.reconnect();

@@ -6,8 +6,9 @@
 //! returns what is in docs/DESIGN.md ("The SDK").
 #![cfg(target_arch = "wasm32")]
 
-use crate::{contract, fail, host, options, shell};
+use crate::{contract, fail, host, options, shell, subject};
 use alloc::alloc::{alloc as allocate, dealloc as release, Layout};
+use tether_core::Position;
 
 /// A buffer of `len` bytes for the glue to write a string into.
 #[no_mangle]
@@ -68,9 +69,29 @@ pub extern "C" fn close(c: u32, code: u32, p: *const u8, l: usize) {
     shell::close(c, code as u16, arg(p, l))
 }
 
+/// The first subscription of a topic; the subject holds `topic`,
+/// `recover` (false: never), and optionally `rewind` and `since.epoch` +
+/// `since.offset`, read (all of them) before the shell runs.
 #[no_mangle]
-pub extern "C" fn subscribe(c: u32, recover: u32, p: *const u8, l: usize) {
-    shell::subscribe(c, arg(p, l), recover != 0)
+pub extern "C" fn subscribe(c: u32) {
+    let Some(topic) = subject::text("topic") else {
+        return fail();
+    };
+    let since = match (subject::text("since.epoch"), subject::num("since.offset")) {
+        (Some(epoch), Some(offset)) => Some(Position {
+            epoch,
+            offset: offset as u64,
+        }),
+        _ => None,
+    };
+    let rewind = subject::num("rewind").map(|n| n as u32);
+    shell::subscribe(
+        c,
+        &topic,
+        subject::flag("recover") != Some(false),
+        rewind,
+        since,
+    )
 }
 
 #[no_mangle]

@@ -20,8 +20,8 @@ use crate::{contract, fail};
 use alloc::string::String;
 use alloc::vec::Vec;
 use tether_core::{
-    decode, Action, Client, Cursor, Dialect, Event, Inbound, Mode, RequestKey, SocketId, Timestamp,
-    Verdict,
+    decode, Action, Client, Cursor, Dialect, Event, Inbound, Mode, Position, RequestKey, SocketId,
+    Timestamp, Verdict,
 };
 
 /// One client.
@@ -197,8 +197,10 @@ pub fn close(c: u32, code: u16, reason: &str) {
     input(c, |s, now| s.core.close(now, code, reason));
 }
 
-pub fn subscribe(c: u32, topic: &str, recover: bool) {
-    input(c, |s, now| s.core.subscribe(now, topic, recover));
+pub fn subscribe(c: u32, topic: &str, recover: bool, rewind: Option<u32>, since: Option<Position>) {
+    input(c, |s, now| {
+        s.core.subscribe_with(now, topic, recover, rewind, since)
+    });
 }
 
 pub fn unsubscribe(c: u32, topic: &str) {

@@ -98,7 +98,7 @@ fn connects_subscribes_and_matches_publications_by_cursor() {
 
     shell::opened(c, 1);
     assert_eq!(message(c, 1, WELCOME), contract::DROP);
-    shell::subscribe(c, "miners", true);
+    shell::subscribe(c, "miners", true, None, None);
     let calls = fake::take_calls();
     assert!(notices(&calls)
         .iter()
@@ -228,7 +228,7 @@ fn listeners_may_call_back_and_hear_every_state_in_order() {
         match (state, n) {
             ("open", _) => shell::close(c, 1000, ""),
             ("closed", 3) => {
-                shell::subscribe(c, "t", true);
+                shell::subscribe(c, "t", true, None, None);
                 shell::reconnect(c);
             }
             ("connecting", 4) => shell::free(c),

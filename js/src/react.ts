@@ -77,8 +77,9 @@ class Store {
 
   getStatus = () => this.status;
 
-  /** Takes a use of `topic`, subscribing on the wire for the first one. */
-  acquire(topic: string): TopicEntry {
+  /** Takes a use of `topic`, subscribing on the wire for the first one
+   * (with `rewind`, if that first one asks for history). */
+  acquire(topic: string, rewind?: number): TopicEntry {
     let entry = this.topics.get(topic);
     if (!entry) {
       const listeners = new Set<() => void>();
@@ -92,11 +93,15 @@ class Store {
         users: 0,
         release: undefined,
       };
-      created.sub = this.client.subscribe(topic, (p) => {
-        created.last = p;
-        for (const r of receivers) r(p);
-        for (const l of listeners) l();
-      });
+      created.sub = this.client.subscribe(
+        topic,
+        (p) => {
+          created.last = p;
+          for (const r of receivers) r(p);
+          for (const l of listeners) l();
+        },
+        rewind === undefined ? undefined : { rewind },
+      );
       created.sub.onState((e) => {
         created.event = e;
         for (const l of listeners) l();
@@ -273,6 +278,10 @@ class TopicView {
 export interface TopicLogOptions {
   /** Publications kept, the oldest dropped first (default 100). */
   limit?: number;
+  /** History on load: the server's latest publications, up to this many,
+   * come first (`subscribe`'s `rewind`). Applies when this hook makes the
+   * provider's subscription to the topic (no other component holds it). */
+  rewind?: number;
 }
 
 /** Default `limit` of useTopicLog. */
@@ -287,8 +296,9 @@ const DEFAULT_LOG_LIMIT = 100;
 export function useTopicLog<T = unknown>(topic: string, options?: TopicLogOptions): readonly Publication<T>[] {
   const store = useStore();
   const limit = options?.limit ?? DEFAULT_LOG_LIMIT;
+  const rewind = options?.rewind;
   if (!Number.isInteger(limit) || limit < 1) throw new TypeError("useTopicLog: limit must be a whole number >= 1");
-  const view = useMemo(() => new LogView(store, topic, limit), [store, topic, limit]);
+  const view = useMemo(() => new LogView(store, topic, limit, rewind), [store, topic, limit, rewind]);
   return useSyncExternalStore(view.subscribe, view.getSnapshot, view.getSnapshot) as readonly Publication<T>[];
 }
 
@@ -303,11 +313,12 @@ class LogView {
     private store: Store,
     private topic: string,
     private limit: number,
+    private rewind: number | undefined,
   ) {}
 
   subscribe = (onChange: () => void) => {
     const topic = this.topic;
-    const entry = this.store.acquire(topic);
+    const entry = this.store.acquire(topic, this.rewind);
     const receive = (p: Publication) => {
       this.log.push(p);
       if (this.log.length > this.limit) this.log.splice(0, this.log.length - this.limit);

@@ -8,7 +8,7 @@ import { about, answer, codes, hosts, ready, str, x, type Host } from "./wasm.js
 import { fail, parse, type Parsed } from "./options.js";
 import { RequestError } from "./errors.js";
 import type {
-  Frame, LogLevel, Publication, Remover, RequestOptions, State, Status,
+  Frame, LogLevel, Position, Publication, Remover, RequestOptions, State, Status,
   SubscribeOptions, SubscriptionEvent, SubscriptionState, TetherOptions,
 } from "./types.js";
 
@@ -301,11 +301,23 @@ export class Tether {
     if (typeof callback !== "function") fail("callback must be a function");
     const recover = opts?.recover ?? true;
     if (typeof recover !== "boolean") fail("opts.recover must be a boolean");
+    const rewind = opts?.rewind;
+    if (rewind !== undefined && !(Number.isInteger(rewind) && rewind >= 0 && rewind <= 0xffffffff)) {
+      fail("opts.rewind must be a whole number of publications >= 0");
+    }
+    const since = opts?.since;
+    if (since !== undefined) {
+      if (typeof since?.epoch !== "string" || !Number.isSafeInteger(since.offset) || since.offset < 0) {
+        fail("opts.since must be { epoch: string, offset: whole number >= 0 } (a Subscription.position)");
+      }
+      if (!recover) fail("opts.since needs recovery: drop opts.recover: false");
+    }
     if (this.#o.raw) throw new Error("subscribe() is not available in raw mode: use on(type)");
     let t = this.#topics.get(topic);
     if (!t) {
       this.#topics.set(topic, (t = { subs: [] }));
-      this.#call(() => str(x.subscribe, topic, this.#c, recover ? 1 : 0));
+      const bag = { topic, recover, rewind, "since.epoch": since?.epoch, "since.offset": since?.offset };
+      this.#call(() => about(bag, () => x.subscribe(this.#c)));
     }
     const topicRef = t;
     const sub: Subscription = new Subscription(topic, callback as never, {
@@ -317,7 +329,7 @@ export class Tether {
           this.#call(() => str(x.unsubscribe, topic, this.#c));
         }
       },
-    });
+    }, since);
     t.subs = [...t.subs, sub];
     return sub;
   }
@@ -403,19 +415,33 @@ export class Tether {
 export class Subscription {
   readonly topic: string;
   #callback: (p: Publication) => void;
+  #position: Position | null = null;
   #link: { state(): SubscriptionState; leave(): void };
   #stateL: List<SubscriptionEvent> = { items: [] };
   #live = true;
 
   /** @internal made by `Tether.subscribe`. */
-  constructor(topic: string, callback: (p: Publication) => void, link: { state(): SubscriptionState; leave(): void }) {
+  constructor(
+    topic: string,
+    callback: (p: Publication) => void,
+    link: { state(): SubscriptionState; leave(): void },
+    since?: Position,
+  ) {
     this.topic = topic;
+    if (since) this.#position = Object.freeze({ epoch: since.epoch, offset: since.offset });
     this.#callback = callback;
     this.#link = link;
   }
 
   get state(): SubscriptionState {
     return this.#live ? this.#link.state() : "unsubscribed";
+  }
+
+  /** The last publication delivered to this subscription's callback
+   * (`since` until then, else null): save it to continue later with
+   * `subscribe(topic, cb, { since })`. */
+  get position(): Position | null {
+    return this.#position;
   }
 
   onState(callback: (event: SubscriptionEvent) => void): Remover {
@@ -432,6 +458,7 @@ export class Subscription {
   /** @internal */
   _deliver(p: Publication) {
     if (!this.#live) return;
+    this.#position = Object.freeze({ epoch: p.epoch, offset: p.offset });
     try {
       this.#callback(p);
     } catch (err) {

@@ -98,8 +98,22 @@ export interface SubscriptionEvent {
   readonly missed: number;
   readonly error: string | null;
 }
+/** Where a subscription is: the last publication delivered. */
+export interface Position {
+  readonly epoch: string;
+  readonly offset: number;
+}
 export interface SubscribeOptions {
+  /** false: never ask the server to replay what was missed (default true). */
   recover?: boolean;
+  /** History on load: up to this many of the latest kept publications are
+   * delivered first, then live ones; asked again on every resubscribe the
+   * server cannot recover (after a restart: the new history). */
+  rewind?: number;
+  /** Continue exactly after a position the app saved (`Subscription.position`,
+   * or a `GET /topics/{name}/history` answer): what was published since is
+   * replayed if the server still keeps it (`recovered` says). */
+  since?: Position;
 }
 export interface RequestOptions {
   timeoutMs?: number;

@@ -43,7 +43,8 @@ export interface Exports {
   connect(c: number): void;
   reconnect(c: number): void;
   close(c: number, code: number, p: number, l: number): void;
-  subscribe(c: number, recover: number, p: number, l: number): void;
+  /** The subject: `{ topic, recover, rewind?, "since.epoch"?, "since.offset"? }`. */
+  subscribe(c: number): void;
   unsubscribe(c: number, p: number, l: number): void;
   send(c: number, p: number, l: number): number;
   request(c: number, id: number, timeoutMs: number, p: number, l: number): void;

@@ -73,3 +73,39 @@ test("a live Node client (ws) subscribes, receives and survives a server restart
   assert.ok(logs.includes("info attempt") && logs.includes("info open") && logs.includes("info retry scheduled"), logs.join("\n"));
   assert.ok(logs.some((l) => l === "info closed"), logs.join("\n"));
 });
+
+test("history on load against the real server: rewind gives the last N then live; since continues from a saved position", async () => {
+  const { Tether, ready } = await import(entry);
+  await ready;
+  const { ws } = await control(ctl.url, "/server/start?name=node-history");
+  const publish = (n) => control(ctl.url, "/server/publish?name=node-history", JSON.stringify({ topic: "alerts", data: { n } }));
+  for (let n = 1; n <= 6; n++) await publish(n);
+  const waiters = [];
+  const check = () => waiters.splice(0).forEach((w) => (w() ? null : waiters.push(w)));
+  const until = (what, pred) => new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), 20_000);
+    const w = () => pred() && (clearTimeout(timer), resolve(), true);
+    if (!w()) waiters.push(w);
+  });
+  const a = new Tether(ws, { WebSocket });
+  const b = new Tether(ws, { WebSocket });
+  try {
+    const got = [];
+    const sub = a.subscribe("alerts", (p) => (got.push(p.offset), check()), { rewind: 2 });
+    await until("the last 2", () => got.length === 2);
+    await publish(7);
+    await until("7 live", () => got.length === 3);
+    assert.deepEqual(got, [5, 6, 7]);
+    const saved = sub.position;
+    await publish(8);
+    await until("8", () => got.length === 4);
+    const later = [];
+    b.subscribe("alerts", (p) => (later.push(p.offset), check()), { since: saved });
+    await until("8 replayed", () => later.length === 1);
+    assert.deepEqual(later, [8]);
+  } finally {
+    a.free();
+    b.free();
+    await control(ctl.url, "/server/kill?name=node-history");
+  }
+});

@@ -261,26 +261,78 @@ test("goaway: the client reconnects at the server's time (retry_after_ms), not i
   }
 });
 
-test("rewind: N on a first subscribe gives exactly the last N offsets, then live (the facade in raw mode)", async () => {
+test("subscribe({ rewind }): the last N, then live; across a cut recovered exactly; after a restart the new epoch's history", async () => {
   const server = fake();
   for (const n of range(1, 10)) server.publish("alerts", { n });
-  const t = new Tether(server.url, { WebSocket: server.WebSocket, mode: "raw", heartbeat: false });
-  const frames = [];
-  // Raw mode hands every frame to the app, the welcome included.
-  t.onMessage((m) => m.type !== "connection_established" && (frames.push(m), check()));
-  t.onStatus(check);
+  const { t } = client(server, { backoff: { initialMs: 1, maxMs: 5 } });
+  const s = subscribe(t, "alerts", { rewind: 3 });
   try {
-    await until("open", () => t.state === "open");
-    t.send({ type: "subscribe", id: 1, topic: "alerts", rewind: 3 });
-    await until("subscribed + 3", () => frames.length === 4);
+    await until("the last 3", () => s.got.length === 3);
+    assert.deepEqual(s.offsets(), [8, 9, 10]);
+    assert.deepEqual(s.answers(), [[null, 3]]);
+    assert.equal(server.received.find((f) => f.type === "subscribe").rewind, 3);
     server.publish("alerts", { n: 11 });
-    await until("11", () => frames.length === 5);
-    const { epoch } = server.topic("alerts");
-    assert.deepEqual(frames[0], { type: "subscribed", id: 1, topic: "alerts", epoch, offset: 10, recovered: null, missed: 3 });
-    assert.deepEqual(frames.slice(1).map((f) => [f.type, f.offset, f.data.n]),
-      [["publication", 8, 8], ["publication", 9, 9], ["publication", 10, 10], ["publication", 11, 11]]);
+    await until("11 live", () => s.got.length === 4);
+    assert.deepEqual(s.sub.position, { epoch: server.topic("alerts").epoch, offset: 11 });
+
+    // A cut with publications missed meanwhile: recovered, the rewind unused.
+    server.refuse(Infinity);
+    server.drop();
+    await until("reconnecting", () => t.state === "reconnecting");
+    server.publish("alerts", { n: 12 });
+    server.refuse(0);
+    await until("12 recovered", () => s.got.length === 5);
+    assert.deepEqual(s.answers().at(-1), [true, 1]);
+
+    // A restart (history lost) while down: the new epoch's last N, once each.
+    server.refuse(Infinity);
+    server.restart();
+    await until("down", () => t.state === "reconnecting");
+    const e2 = [server.publish("alerts", { n: 1 }), server.publish("alerts", { n: 2 })];
+    server.refuse(0);
+    await until("the new epoch's two", () => s.got.length === 7);
+    assert.deepEqual(s.answers().at(-1), [false, 2]);
+    assert.deepEqual(s.got.slice(5).map((p) => [p.epoch, p.offset]), e2.map((p) => [p.epoch, p.offset]));
+    server.publish("alerts", { n: 3 });
+    await until("then live", () => s.got.length === 8);
+    assert.deepEqual(s.offsets(), [8, 9, 10, 11, 12, 1, 2, 3]);
   } finally {
     t.free();
+  }
+});
+
+test("subscribe({ since: position }): a second client continues exactly after what the first delivered", async () => {
+  const server = fake();
+  const a = client(server);
+  const first = subscribe(a.t, "alerts");
+  try {
+    await until("subscribed", () => first.sub.state === "subscribed");
+    for (const n of range(1, 5)) server.publish("alerts", { n });
+    await until("5", () => first.got.length === 5);
+    const saved = first.sub.position;
+    assert.deepEqual(saved, { epoch: server.topic("alerts").epoch, offset: 5 });
+    a.t.free();
+    for (const n of range(6, 8)) server.publish("alerts", { n });
+
+    const b = client(server);
+    const next = subscribe(b.t, "alerts", { since: saved });
+    assert.deepEqual(next.sub.position, saved, "the saved position until something is delivered");
+    try {
+      await until("6..8", () => next.got.length === 3);
+      assert.deepEqual(next.offsets(), [6, 7, 8]);
+      assert.deepEqual(next.answers(), [[true, 3]]);
+      // A position from another epoch (a restart): not recovered, nothing replayed.
+      const c = subscribe(b.t, "miners", { since: { epoch: "e-gone", offset: 3 } });
+      await until("miners answered", () => c.answers().length === 1);
+      assert.deepEqual(c.answers(), [[false, 0]]);
+      assert.throws(() => b.t.subscribe("chat", () => {}, { since: { epoch: "e", offset: -1 } }), TypeError);
+      assert.throws(() => b.t.subscribe("chat", () => {}, { since: saved, recover: false }), TypeError);
+      assert.throws(() => b.t.subscribe("chat", () => {}, { rewind: 1.5 }), TypeError);
+    } finally {
+      b.t.free();
+    }
+  } finally {
+    a.t.free();
   }
 });
 

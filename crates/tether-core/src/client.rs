@@ -359,6 +359,9 @@ struct Sub {
     req: Option<u64>,
     /// Whether that subscribe carried a recover position.
     asked_recovery: bool,
+    /// History asked on every subscribe (`rewind`): the server sends up to
+    /// this many of the latest publications unless it recovers.
+    rewind: Option<u32>,
 }
 
 /// A frame waiting for the next open. A request gets its `id` only when it
@@ -561,7 +564,24 @@ impl Client {
     /// the next open; re-sent once on every new connection, with the last
     /// position when `recover`. Ignored in raw mode and for a topic already
     /// pending or subscribed; revives a failed one.
-    pub fn subscribe(&mut self, _now: Timestamp, topic: &str, recover: bool) {
+    pub fn subscribe(&mut self, now: Timestamp, topic: &str, recover: bool) {
+        self.subscribe_with(now, topic, recover, None, None);
+    }
+
+    /// [`Client::subscribe`] with history: `rewind` asks the server for up
+    /// to that many of the latest publications on every subscribe it does
+    /// not recover (docs/PROTOCOL.md, "Recovery"); `since` is a position the
+    /// app saved, recovered from on the first subscribe as if it had been
+    /// seen here. Both apply when the topic is new or failed (else the
+    /// topic's subscription is already on its way).
+    pub fn subscribe_with(
+        &mut self,
+        _now: Timestamp,
+        topic: &str,
+        recover: bool,
+        rewind: Option<u32>,
+        since: Option<Position>,
+    ) {
         if self.config.mode == Mode::Raw {
             return;
         }
@@ -575,6 +595,10 @@ impl Client {
                     return;
                 }
                 sub.recover = recover;
+                sub.rewind = rewind;
+                if since.is_some() {
+                    sub.pos = since;
+                }
                 set_sub_state(&mut self.events, sub, SubState::Pending, None, 0, None);
                 sub
             }
@@ -583,10 +607,11 @@ impl Client {
                     topic: topic.to_owned(),
                     state: SubState::Pending,
                     recover,
-                    pos: None,
+                    pos: since,
                     cursor: Cursor(0),
                     req: None,
                     asked_recovery: false,
+                    rewind,
                 });
                 let Some(sub) = self.subs.last_mut() else {
                     return;
@@ -1341,7 +1366,12 @@ impl Client {
         sub.cursor = Cursor(self.last_cursor);
         // No recovery asked: report none, whatever the server says.
         let recovered = if sub.asked_recovery { recovered } else { None };
-        let missed = if recovered == Some(true) { missed } else { 0 };
+        // What follows: the replay, or (not recovered) the history asked.
+        let missed = if recovered == Some(true) || sub.rewind.is_some() {
+            missed
+        } else {
+            0
+        };
         // The offset counts as seen, so a quiet topic still recovers; but a
         // replay of `missed` publications follows, which must not look like
         // duplicates. In the same epoch the position never moves back: what
@@ -1435,7 +1465,7 @@ fn write_subscribe(link: &mut Link, sub: &mut Sub, actions: &mut Fifo<Action>) {
     sub.req = Some(id);
     actions.push_back(Action::Send {
         socket: link.socket,
-        text: frames::subscribe(id, &sub.topic, recover),
+        text: frames::subscribe(id, &sub.topic, recover, sub.rewind),
     });
 }
 

@@ -511,3 +511,105 @@ fn an_older_subscribed_offset_does_not_redeliver() {
     }
     assert_eq!(publication(&mut s, "alerts", "e2", 13), Verdict::Deliver);
 }
+
+/// History on load (`rewind`): the publications that follow `subscribed`
+/// are delivered (its `missed` counts them), and every resubscribe asks
+/// again: recovered from the last one seen, or after a restart (another
+/// epoch) the new epoch's history.
+#[test]
+fn rewind_history_is_delivered_and_asked_again_on_every_subscribe() {
+    let mut s = Shell::new(config());
+    open(&mut s);
+    s.c.subscribe_with(s.t(), "alerts", true, Some(3), None);
+    s.pump();
+    assert_eq!(
+        s.take_sent(),
+        [r#"{"type":"subscribe","id":1,"topic":"alerts","rewind":3}"#]
+    );
+    s.frame(Inbound::Subscribed {
+        id: 1,
+        topic: "alerts",
+        epoch: "e1",
+        offset: 10,
+        recovered: None,
+        missed: 3,
+    });
+    for offset in [8, 9, 10, 11] {
+        assert_eq!(
+            publication(&mut s, "alerts", "e1", offset),
+            Verdict::Deliver,
+            "{offset}"
+        );
+    }
+    assert_eq!(
+        publication(&mut s, "alerts", "e1", 9),
+        Verdict::Drop,
+        "a duplicate"
+    );
+
+    // Reconnect: recover from 11, and the rewind again (used only if the
+    // recovery fails).
+    s.server_close(1006, "");
+    s.until_open_action(60_000);
+    s.establish();
+    assert_eq!(
+        s.take_sent(),
+        [
+            r#"{"type":"subscribe","id":1,"topic":"alerts","recover":{"epoch":"e1","offset":11},"rewind":3}"#
+        ]
+    );
+    // A restart lost the history: not recovered, the new epoch's last two follow.
+    s.frame(Inbound::Subscribed {
+        id: 1,
+        topic: "alerts",
+        epoch: "e2",
+        offset: 2,
+        recovered: Some(false),
+        missed: 2,
+    });
+    assert_eq!(
+        s.events.last().unwrap(),
+        &Event::Subscription {
+            topic: "alerts".into(),
+            state: SubState::Subscribed,
+            recovered: Some(false),
+            missed: 2,
+            error: None
+        }
+    );
+    assert_eq!(publication(&mut s, "alerts", "e2", 1), Verdict::Deliver);
+    assert_eq!(publication(&mut s, "alerts", "e2", 2), Verdict::Deliver);
+}
+
+/// `since`: a position the app saved is recovered from on the first
+/// subscribe, exactly after it.
+#[test]
+fn since_recovers_from_a_saved_position_on_the_first_subscribe() {
+    let mut s = Shell::new(config());
+    open(&mut s);
+    let since = tether_core::Position {
+        epoch: "e1".into(),
+        offset: 5,
+    };
+    s.c.subscribe_with(s.t(), "alerts", true, None, Some(since));
+    s.pump();
+    assert_eq!(
+        s.take_sent(),
+        [r#"{"type":"subscribe","id":1,"topic":"alerts","recover":{"epoch":"e1","offset":5}}"#]
+    );
+    s.frame(Inbound::Subscribed {
+        id: 1,
+        topic: "alerts",
+        epoch: "e1",
+        offset: 7,
+        recovered: Some(true),
+        missed: 2,
+    });
+    assert_eq!(
+        publication(&mut s, "alerts", "e1", 5),
+        Verdict::Drop,
+        "at the saved position: seen"
+    );
+    assert_eq!(publication(&mut s, "alerts", "e1", 6), Verdict::Deliver);
+    assert_eq!(publication(&mut s, "alerts", "e1", 7), Verdict::Deliver);
+}

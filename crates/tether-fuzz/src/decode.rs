@@ -103,7 +103,12 @@ fn sdk_encoding(frame: &ClientFrame) -> Option<String> {
                 epoch: r.epoch.clone(),
                 offset: r.offset,
             });
-            client::subscribe(s.id, &s.topic, pos.as_ref())
+            // The SDK asks for at most u32::MAX: a larger one it never writes.
+            let rewind = match s.rewind {
+                None => None,
+                Some(n) => Some(u32::try_from(n).ok()?),
+            };
+            client::subscribe(s.id, &s.topic, pos.as_ref(), rewind)
         }
         ClientFrame::Unsubscribe(u) => client::unsubscribe(u.id, &u.topic),
         ClientFrame::Ping(p) if !p.include_stats => client::ping(p.id),

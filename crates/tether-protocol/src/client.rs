@@ -16,8 +16,8 @@ pub struct Position {
     pub offset: u64,
 }
 
-/// `{"type":"subscribe","id":ID,"topic":T[,"recover":{"epoch":E,"offset":O}]}`
-pub fn subscribe(id: u64, topic: &str, recover: Option<&Position>) -> String {
+/// `{"type":"subscribe","id":ID,"topic":T[,"recover":{"epoch":E,"offset":O}][,"rewind":N]}`
+pub fn subscribe(id: u64, topic: &str, recover: Option<&Position>, rewind: Option<u32>) -> String {
     let mut out = typed_with_id("subscribe", id);
     out.push_str(",\"topic\":");
     push_json_string(&mut out, topic);
@@ -27,6 +27,10 @@ pub fn subscribe(id: u64, topic: &str, recover: Option<&Position>) -> String {
         out.push_str(",\"offset\":");
         push_u64(&mut out, pos.offset);
         out.push_str("}");
+    }
+    if let Some(n) = rewind {
+        out.push_str(",\"rewind\":");
+        push_u64(&mut out, n.into());
     }
     out.push_str("}");
     out
@@ -148,9 +152,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn encodes_subscribe_with_and_without_recover() {
+    fn encodes_subscribe_with_and_without_recover_and_rewind() {
         assert_eq!(
-            subscribe(3, "miners", None),
+            subscribe(3, "miners", None, None),
             r#"{"type":"subscribe","id":3,"topic":"miners"}"#
         );
         let pos = Position {
@@ -158,8 +162,12 @@ mod tests {
             offset: 42,
         };
         assert_eq!(
-            subscribe(4, "a\"b", Some(&pos)),
+            subscribe(4, "a\"b", Some(&pos), None),
             r#"{"type":"subscribe","id":4,"topic":"a\"b","recover":{"epoch":"e7","offset":42}}"#
+        );
+        assert_eq!(
+            subscribe(5, "t", Some(&pos), Some(20)),
+            r#"{"type":"subscribe","id":5,"topic":"t","recover":{"epoch":"e7","offset":42},"rewind":20}"#
         );
     }
 

@@ -749,7 +749,7 @@ mod tests {
             epoch: "e2".into(),
             offset: 3,
         };
-        let got = decode_client(&client::subscribe(1, "a\"b", Some(&pos))).unwrap();
+        let got = decode_client(&client::subscribe(1, "a\"b", Some(&pos), None)).unwrap();
         assert_eq!(
             got,
             ClientFrame::Subscribe(Subscribe {
@@ -760,6 +760,16 @@ mod tests {
                     offset: 3
                 }),
                 rewind: None,
+            })
+        );
+        let rewound = decode_client(&client::subscribe(2, "t", None, Some(u32::MAX))).unwrap();
+        assert_eq!(
+            rewound,
+            ClientFrame::Subscribe(Subscribe {
+                id: 2,
+                topic: "t".into(),
+                recover: None,
+                rewind: Some(u32::MAX.into()),
             })
         );
         assert_eq!(got.id(), Some(1));
