@@ -156,8 +156,8 @@ pub extern "C" fn closed(c: u32, socket: u32, code: u32, clean: u32, p: *const u
 }
 
 #[no_mangle]
-pub extern "C" fn errored(c: u32, socket: u32) {
-    shell::errored(c, socket)
+pub extern "C" fn errored(c: u32, socket: u32, p: *const u8, l: usize) {
+    shell::errored(c, socket, arg(p, l))
 }
 
 /// The frame (the glue's subject): a [`contract`] verdict.

@@ -31,6 +31,8 @@ pub fn status(s: &Status) -> String {
     }
     o.push_str(",\"lastError\":");
     opt_str(&mut o, s.last_error);
+    o.push_str(",\"lastErrorAt\":");
+    opt_u64(&mut o, s.last_error_at.map(|t| t.0));
     o.push_str(",\"rttMs\":");
     opt_u64(&mut o, s.rtt_ms);
     o.push_str(",\"clientId\":");

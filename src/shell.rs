@@ -283,11 +283,13 @@ pub fn closed(c: u32, socket: u32, code: u16, reason: &str, clean: bool) {
     });
 }
 
-pub fn errored(c: u32, socket: u32) {
+/// The socket's `error` event, with what the glue could tell of it (the
+/// URL; browsers hide the cause, Node's `ws` names an HTTP refusal);
+/// `close` follows and decides.
+pub fn errored(c: u32, socket: u32, message: &str) {
     input(c, |s, now| {
-        // Browsers hide the cause; `close` follows and decides.
         s.core
-            .handle_socket_error(now, SocketId(socket.into()), "WebSocket error")
+            .handle_socket_error(now, SocketId(socket.into()), message)
     });
 }
 

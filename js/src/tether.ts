@@ -482,6 +482,7 @@ function makeStatus(s: Record<string, unknown>): Status {
     nextRetryAt: toEpoch(s.nextRetryAt),
     lastClose: close ? Object.freeze({ ...close }) : null,
     lastError: (s.lastError as string) ?? null,
+    lastErrorAt: toEpoch(s.lastErrorAt),
     rttMs: (s.rttMs as number) ?? null,
     clientId: (s.clientId as string) ?? null,
     queued: (s.queued as number) ?? 0,

@@ -19,7 +19,12 @@ export interface Status {
   /** Epoch ms of the next retry while reconnecting, else null. */
   readonly nextRetryAt: number | null;
   readonly lastClose: CloseInfo | null;
+  /** What failed last and where (`handshake failed: ws://host/ws`,
+   * `connect timeout after 10000 ms`, `refused: 403 (...)` where the
+   * runtime tells); cleared when a link opens. */
   readonly lastError: string | null;
+  /** Epoch ms when `lastError` was set. */
+  readonly lastErrorAt: number | null;
   readonly rttMs: number | null;
   readonly clientId: string | null;
   /** Frames waiting in the offline send queue. */

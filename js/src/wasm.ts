@@ -57,7 +57,7 @@ export interface Exports {
   token_failed(c: number, socket: number, p: number, l: number): void;
   opened(c: number, socket: number): void;
   closed(c: number, socket: number, code: number, clean: number, p: number, l: number): void;
-  errored(c: number, socket: number): void;
+  errored(c: number, socket: number, p: number, l: number): void;
   message(c: number, socket: number): number;
   next(c: number, socket: number, cursor: number, offset: number): number;
 }
@@ -105,6 +105,17 @@ export function about<R>(o: Record<string, unknown> | undefined, f: () => R): R 
 const field = (p: number, l: number) => subject?.[read(p, l)];
 const TYPES = ["undefined", "boolean", "number", "string"];
 const redact = (url: string) => url.replace(/([?&]token=)[^&]*/, "$1…");
+/** The URL as the app gave it: without the token and the SDK's `sdk=`. */
+const shown = (url: string) => url.replace(/[?&](token|sdk)=[^&]*/g, "").replace(/^([^?]*)&/, "$1?");
+
+/** What failed and where, for `lastError`: a browser says nothing more
+ * than that; Node's `ws` names an HTTP refusal ("Unexpected server
+ * response: 403"). */
+function socketError(e: unknown, opened: boolean, url: string): string {
+  const refused = /server response: (\d{3})/.exec(String((e as { message?: unknown })?.message ?? ""));
+  if (refused) return `refused: ${refused[1]} (${shown(url)})`;
+  return `${opened ? "connection error" : "handshake failed"}: ${shown(url)}`;
+}
 
 const imports = {
   tether: {
@@ -125,9 +136,13 @@ const imports = {
       const k = key(c, socket);
       sockets.set(k, ws);
       ws.binaryType = "arraybuffer";
-      ws.onopen = () => x.opened(c, socket);
+      let opened = false;
+      ws.onopen = () => {
+        opened = true;
+        x.opened(c, socket);
+      };
       ws.onmessage = (e) => host.receive(socket, e.data);
-      ws.onerror = () => x.errored(c, socket);
+      ws.onerror = (e) => str(x.errored, socketError(e, opened, url), c, socket);
       ws.onclose = (e) => {
         sockets.delete(k);
         host.log("info", "closed", { code: e.code, reason: e.reason, wasClean: e.wasClean });

@@ -115,7 +115,7 @@ test("connect_timeout_fires_on_time_after_the_clock_moved", async () => {
   for (const { dir, movedOnConnecting, took, lastError } of r) {
     assert.ok(movedOnConnecting, `${dir}: moved on connecting`);
     assert.ok(took >= 1400, `${dir}: the attempt ended after ${took} ms`);
-    assert.equal(lastError, "connect timeout", dir);
+    assert.match(lastError, /^connect timeout after \d+ ms$/, dir);
   }
   assert.deepEqual(problems.filter((p) => !FAILED_HANDSHAKE.test(p)), []);
 });
@@ -144,6 +144,6 @@ test("heartbeat_keeps_running_after_the_clock_moved", async () => {
     return out;
   }, { HOUR, SLACK_MS });
   assert.equal(r.length, 2);
-  for (const { dir, took, lastError } of r) assert.equal(lastError, "heartbeat timeout", `${dir}: noticed after ${took} ms`);
+  for (const { dir, took, lastError } of r) assert.match(lastError, /^heartbeat timeout: no answer to a ping within \d+ ms$/, `${dir}: noticed after ${took} ms`);
   assert.deepEqual(problems, []);
 });

@@ -47,7 +47,8 @@ test("stalled_handshake_is_aborted_at_the_connect_timeout_and_retried", async ()
   const abortedAfter = firstReconnecting.since - firstConnecting.since;
   assert.ok(abortedAfter >= CONNECT_TIMEOUT_MS - 20 && abortedAfter <= CONNECT_TIMEOUT_MS + 700,
     `the stalled attempt must end at the connect timeout (${CONNECT_TIMEOUT_MS} ms); it ended after ${abortedAfter} ms: ${dump}`);
-  assert.equal(firstReconnecting.lastError, "connect timeout", `lastError names the cause: ${dump}`);
+  assert.equal(firstReconnecting.lastError, `connect timeout after ${CONNECT_TIMEOUT_MS} ms`, `lastError names the cause: ${dump}`);
+  assert.ok(firstReconnecting.lastErrorAt >= firstConnecting.since, `lastErrorAt: ${dump}`);
   const attempts = line.map((s) => s.attempt);
   assert.ok(attempts.every((a, i) => i === 0 || a >= attempts[i - 1]),
     `the attempt counter only grows while every attempt stalls: ${attempts}`);

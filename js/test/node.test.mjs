@@ -109,3 +109,26 @@ test("history on load against the real server: rewind gives the last N then live
     await control(ctl.url, "/server/kill?name=node-history");
   }
 });
+
+test("lastError names an HTTP refusal where the runtime tells it (Node's ws: the status), and the URL", async () => {
+  const { Tether, ready } = await import(entry);
+  await ready;
+  const { ws } = await control(ctl.url, "/server/start?name=node-refused");
+  const wrong = ws.replace(/\/ws$/, "/nope");
+  const statuses = [];
+  let settled;
+  const failed = new Promise((resolve) => (settled = resolve));
+  const t = new Tether(wrong, { WebSocket, backoff: { maxAttempts: 0 } });
+  t.onStatus((st) => (statuses.push(st), st.state === "failed" && settled()));
+  try {
+    let timer;
+    await Promise.race([failed, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("no failed status")), 20_000)))]);
+    clearTimeout(timer);
+    const last = statuses.at(-1);
+    assert.equal(last.lastError, `refused: 404 (${wrong})`, JSON.stringify(statuses));
+    assert.equal(typeof last.lastErrorAt, "number");
+  } finally {
+    t.free();
+    await control(ctl.url, "/server/kill?name=node-refused");
+  }
+});

@@ -217,7 +217,10 @@ test("refuse(2): two failed attempts (error, close 1006), then open; refuse(Infi
     assert.equal(attempts, 3);
     const retries = statuses.filter((s) => s.state === "reconnecting");
     assert.deepEqual(retries.map((s) => [s.attempt, s.lastClose?.code, s.lastClose?.wasClean]), [[1, 1006, false], [2, 1006, false]]);
-    assert.ok(retries.every((s) => s.lastError), JSON.stringify(retries));
+    // lastError names what failed and where (without the SDK's own query), with its time; an open link clears it.
+    assert.ok(retries.every((s) => s.lastError === `handshake failed: ${server.url}` && s.lastErrorAt >= s.since - 1000),
+      JSON.stringify(retries));
+    assert.deepEqual([t.status.lastError, t.status.lastErrorAt], [null, null]);
     assert.equal(server.connections, 1);
     assert.match(server.clients[0].clientId, /^c_[0-9a-f]{6}1$/, "refused handshakes make no connection");
     // Down until told otherwise: refuse(Infinity) ... refuse(0).

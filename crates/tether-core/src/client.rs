@@ -72,9 +72,11 @@ pub struct Status<'a> {
     pub next_retry_at: Option<Timestamp>,
     /// The last link's close.
     pub last_close: Option<&'a CloseInfo>,
-    /// The last error: socket error, timeout, 1009 close, `error` frame
-    /// without an id.
+    /// The last error since the last link opened: what failed and where
+    /// (socket error, timeout, 1009 close, `error` frame without an id).
     pub last_error: Option<&'a str>,
+    /// When `last_error` was set.
+    pub last_error_at: Option<Timestamp>,
     /// Round trip of the last answered ping.
     pub rtt_ms: Option<u64>,
     /// The `client_id` of the last `connection_established`.
@@ -442,6 +444,7 @@ pub struct Client {
     // What the status reports about the past, not the phase:
     last_close: Option<CloseInfo>,
     last_error: Option<String>,
+    last_error_at: Option<Timestamp>,
     rtt_ms: Option<u64>,
     client_id: Option<String>,
     rng: Rng,
@@ -477,6 +480,7 @@ impl Client {
             timers: Timers::default(),
             last_close: None,
             last_error: None,
+            last_error_at: None,
             rtt_ms: None,
             client_id: None,
             rng: Rng::new(seed),
@@ -789,7 +793,7 @@ impl Client {
         let advice = match close::classify(code, reason) {
             CloseAction::Terminal => Advice::Terminal,
             CloseAction::ReconnectWithError => {
-                self.last_error = Some("message too large (close 1009)".to_owned());
+                self.set_error(now, "message too large (close 1009)".to_owned());
                 Advice::Backoff
             }
             CloseAction::RetryAfter(ms) => Advice::AtLeast(ms.unwrap_or(0)),
@@ -803,9 +807,9 @@ impl Client {
 
     /// The shell calls this on the socket's `error` event. Only records
     /// `last_error`: the `close` event that follows decides what happens.
-    pub fn handle_socket_error(&mut self, _now: Timestamp, socket: SocketId, message: &str) {
+    pub fn handle_socket_error(&mut self, now: Timestamp, socket: SocketId, message: &str) {
         if self.phase.is_current(socket) {
-            self.last_error = Some(message.to_owned());
+            self.set_error(now, message.to_owned());
         }
     }
 
@@ -873,7 +877,7 @@ impl Client {
             Inbound::Error { id, code, message } => match self.take_request(socket, id) {
                 Some(key) => Verdict::Reject(key),
                 None => {
-                    self.on_error(id, code, message);
+                    self.on_error(now, id, code, message);
                     Verdict::Drop
                 }
             },
@@ -998,6 +1002,7 @@ impl Client {
             next_retry_at: self.timers.get(Timer::Retry),
             last_close: self.last_close.as_ref(),
             last_error: self.last_error.as_deref(),
+            last_error_at: self.last_error_at,
             rtt_ms: self.rtt_ms,
             client_id: self.client_id.as_deref(),
             queued: self.queue.len(),
@@ -1163,7 +1168,10 @@ impl Client {
             return;
         }
         if self.timers.due(Timer::Connect, now) {
-            self.last_error = Some("connect timeout".to_owned());
+            let mut why = String::from("connect timeout after ");
+            frames::push_u64(&mut why, self.config.connect_timeout_ms);
+            why.push_str(" ms");
+            self.set_error(now, why);
             self.kill_link(now, "connect timeout");
             return;
         }
@@ -1182,7 +1190,10 @@ impl Client {
                     self.timers.set(Timer::Pong, None);
                     self.send_ping(now);
                 } else {
-                    self.last_error = Some("heartbeat timeout".to_owned());
+                    let mut why = String::from("heartbeat timeout: no answer to a ping within ");
+                    frames::push_u64(&mut why, hb.timeout_ms);
+                    why.push_str(" ms");
+                    self.set_error(now, why);
                     self.kill_link(now, "heartbeat timeout");
                     return;
                 }
@@ -1191,6 +1202,12 @@ impl Client {
         if self.timers.due(Timer::Ping, now) {
             self.send_ping(now);
         }
+    }
+
+    /// Records what failed, and when, for the status.
+    fn set_error(&mut self, now: Timestamp, message: String) {
+        self.last_error = Some(message);
+        self.last_error_at = Some(now);
     }
 
     /// Closes a link the client judged dead (4000) and moves on as if the
@@ -1281,6 +1298,9 @@ impl Client {
             self.actions.push_back(Action::Send { socket, text });
         }
         self.queue_bytes = 0;
+        // A link is up: what failed before is history (the logger has it).
+        self.last_error = None;
+        self.last_error_at = None;
         if let Some(id) = client_id {
             self.client_id = Some(id.to_owned());
         }
@@ -1435,7 +1455,7 @@ impl Client {
         Verdict::Deliver
     }
 
-    fn on_error(&mut self, id: Option<u64>, code: &str, message: &str) {
+    fn on_error(&mut self, now: Timestamp, id: Option<u64>, code: &str, message: &str) {
         let mut text = String::with_capacity(code.len() + 2 + message.len());
         text.push_str(code);
         if !message.is_empty() {
@@ -1450,7 +1470,7 @@ impl Client {
             }
             // Replies to other requests (pings, later `request()`) are not
             // the status's business; errors without an id are.
-            None if id.is_none() => self.last_error = Some(text),
+            None if id.is_none() => self.set_error(now, text),
             None => {}
         }
     }

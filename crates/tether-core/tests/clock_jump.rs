@@ -31,9 +31,10 @@ struct Seen {
     status: String,
 }
 
-/// The status with its two clock fields made relative to `origin`.
+/// The status with its three clock fields made relative to `origin`.
 fn relative(mut s: Status<'_>, origin: u64) -> Status<'_> {
     s.next_retry_at = s.next_retry_at.map(|t| Timestamp(t.0 - origin));
+    s.last_error_at = s.last_error_at.map(|t| Timestamp(t.0 - origin));
     s.since = Timestamp(s.since.0 - origin);
     s
 }

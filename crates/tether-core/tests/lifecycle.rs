@@ -155,7 +155,11 @@ fn connect_timeout_covers_open_and_established() {
     assert_eq!(s.closes, [(first, 4000, "connect timeout".to_owned())]);
     assert_eq!(s.state(), State::Reconnecting);
     assert_eq!(s.attempt(), 1);
-    assert_eq!(s.c.status().last_error, Some("connect timeout"));
+    assert_eq!(
+        s.c.status().last_error,
+        Some("connect timeout after 10000 ms")
+    );
+    assert_eq!(s.c.status().last_error_at, Some(s.t()));
     // Socket opens, but no connection_established: same timeout.
     s.until_open_action(1000);
     let second = s.sock();
@@ -168,6 +172,14 @@ fn connect_timeout_covers_open_and_established() {
     s.pump();
     assert_eq!(s.state(), State::Reconnecting);
     assert_eq!(s.attempt(), 2);
+    // A link that opens clears it (the logger kept the history).
+    s.until_open_action(60_000);
+    s.establish();
+    assert_eq!(s.state(), State::Open);
+    assert_eq!(
+        (s.c.status().last_error, s.c.status().last_error_at),
+        (None, None)
+    );
 }
 
 #[test]
@@ -317,7 +329,10 @@ fn a_clock_that_starts_at_zero() {
     );
     s.advance(10_000);
     assert_eq!(s.state(), State::Reconnecting);
-    assert_eq!(s.c.status().last_error, Some("connect timeout"));
+    assert_eq!(
+        s.c.status().last_error,
+        Some("connect timeout after 10000 ms")
+    );
     assert_eq!(s.c.status().next_retry_at, Some(Timestamp(11_000)));
     assert_eq!(s.c.status().since, Timestamp(10_000));
     s.until_open_action(1_000);
@@ -340,7 +355,10 @@ fn a_clock_that_starts_at_zero() {
     );
     s.advance(10_000);
     assert_eq!(s.state(), State::Reconnecting, "heartbeat timeout");
-    assert_eq!(s.c.status().last_error, Some("heartbeat timeout"));
+    assert_eq!(
+        s.c.status().last_error,
+        Some("heartbeat timeout: no answer to a ping within 10000 ms")
+    );
 }
 
 #[test]
