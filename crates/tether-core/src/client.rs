@@ -1073,17 +1073,20 @@ impl Client {
 
     fn subs_pending(&mut self) {
         // A request written on the lost link can no longer be answered.
-        let events = &mut self.events;
-        self.requests.retain(|r| {
+        // (A loop with `take`, not `retain`: less code in the wasm.)
+        let mut i = 0;
+        while let Some(r) = self.requests.get(i) {
             if r.wire.is_none() {
-                return true;
+                i += 1;
+                continue;
             }
-            events.push_back(Event::RequestFailed {
-                key: r.key,
+            let key = r.key;
+            take(&mut self.requests, i);
+            self.events.push_back(Event::RequestFailed {
+                key,
                 error: RequestError::LinkLost,
             });
-            false
-        });
+        }
         for sub in &mut self.subs {
             sub.req = None;
             if sub.state == SubState::Subscribed {
@@ -1296,28 +1299,27 @@ impl Client {
 
     /// Fails every request past its deadline; a queued one leaves the queue.
     fn expire_requests(&mut self, now: Timestamp) {
-        let mut expired = Vec::new();
-        self.requests.retain(|r| {
-            let keep = r.deadline > now;
-            if !keep {
-                expired.push(r.key);
+        // One pass, each expired request taken out with its queued frame
+        // (no list of expired keys, no second pass over the queue).
+        let mut i = 0;
+        while let Some(r) = self.requests.get(i) {
+            if r.deadline > now {
+                i += 1;
+                continue;
             }
-            keep
-        });
-        let next = self.requests.iter().map(|r| r.deadline).min();
-        self.timers.set(Timer::Request, next);
-        if expired.is_empty() {
-            return;
-        }
-        self.queue
-            .retain(|out| out.request.is_none_or(|k| !expired.contains(&k)));
-        self.queue_bytes = self.queue.iter().map(|o| o.text.len()).sum();
-        for key in expired {
+            let key = r.key;
+            take(&mut self.requests, i);
+            let queued = self.queue.iter().position(|o| o.request == Some(key));
+            if let Some(out) = queued.and_then(|at| take(&mut self.queue, at)) {
+                self.queue_bytes -= out.text.len();
+            }
             self.events.push_back(Event::RequestFailed {
                 key,
                 error: RequestError::Timeout,
             });
         }
+        let next = self.requests.iter().map(|r| r.deadline).min();
+        self.timers.set(Timer::Request, next);
     }
 
     fn on_subscribed(
