@@ -536,7 +536,7 @@ impl Client {
         };
         let reason = close_reason(reason);
         // Before the link goes: these fail as closed, not as link lost.
-        for req in self.requests.drain(..) {
+        for req in core::mem::take(&mut self.requests) {
             self.events.push_back(Event::RequestFailed {
                 key: req.key,
                 error: RequestError::Closed,
@@ -1243,7 +1243,7 @@ impl Client {
                 write_subscribe(&mut link, sub, &mut self.actions);
             }
         }
-        for out in self.queue.drain(..) {
+        for out in core::mem::take(&mut self.queue) {
             let text = match out.request {
                 None => out.text,
                 Some(key) => {
