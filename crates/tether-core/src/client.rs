@@ -1141,7 +1141,6 @@ impl Client {
             return;
         }
         if self.timers.due(Timer::Connect, now) {
-            self.last_error = Some("connect timeout".to_owned());
             self.kill_link(now, "connect timeout");
             return;
         }
@@ -1160,7 +1159,6 @@ impl Client {
                     self.timers.set(Timer::Pong, None);
                     self.send_ping(now);
                 } else {
-                    self.last_error = Some("heartbeat timeout".to_owned());
                     self.kill_link(now, "heartbeat timeout");
                     return;
                 }
@@ -1171,18 +1169,14 @@ impl Client {
         }
     }
 
-    /// Closes a link the client judged dead (4000) and moves on as if the
-    /// server had closed it.
+    /// Closes a link the client judged dead (4000), `reason` also the last
+    /// error, and moves on as if the server had closed it.
     fn kill_link(&mut self, now: Timestamp, reason: &str) {
-        let Some(link) = self.phase.link() else {
-            return;
-        };
         let code = close::code::CLIENT_RECONNECT;
-        self.actions.push_back(Action::Close {
-            socket: link.socket,
-            code,
-            reason: reason.to_owned(),
-        });
+        if !self.drop_link(code, reason) {
+            return;
+        }
+        self.last_error = Some(reason.to_owned());
         self.last_close = Some(CloseInfo {
             code,
             reason: reason.to_owned(),
