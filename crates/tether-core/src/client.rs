@@ -536,12 +536,14 @@ impl Client {
         };
         let reason = close_reason(reason);
         // Before the link goes: these fail as closed, not as link lost.
-        for req in core::mem::take(&mut self.requests) {
+        // By index, then cleared: no `Drain` or `IntoIter` code in the wasm.
+        for req in &self.requests {
             self.events.push_back(Event::RequestFailed {
                 key: req.key,
                 error: RequestError::Closed,
             });
         }
+        self.requests.clear();
         if self.drop_link(code, &reason) {
             self.last_close = Some(CloseInfo {
                 code,
@@ -1237,9 +1239,11 @@ impl Client {
                 write_subscribe(&mut link, sub, &mut self.actions);
             }
         }
-        for out in core::mem::take(&mut self.queue) {
+        // By index, each text taken, then cleared: no `IntoIter` code.
+        for out in &mut self.queue {
+            let text = core::mem::take(&mut out.text);
             let text = match out.request {
-                None => out.text,
+                None => text,
                 Some(key) => {
                     // A request that timed out while queued is gone already.
                     let Some(req) = self.requests.iter_mut().find(|r| r.key == key) else {
@@ -1247,11 +1251,12 @@ impl Client {
                     };
                     let id = link.take_id();
                     req.wire = Some((socket, id));
-                    frames::with_id(&out.text, id).unwrap_or(out.text)
+                    frames::with_id(&text, id).unwrap_or(text)
                 }
             };
             self.actions.push_back(Action::Send { socket, text });
         }
+        self.queue.clear();
         self.queue_bytes = 0;
         if let Some(id) = client_id {
             self.client_id = Some(id.to_owned());
