@@ -68,7 +68,7 @@ impl Timers {
 
     /// The earliest deadline: what the shell's timer is armed for.
     pub(crate) fn next(&self) -> Option<Timestamp> {
-        let t = self.0.iter().copied().min().unwrap_or(NONE);
+        let t = self.0.iter().fold(NONE, |a, &t| a.min(t));
         (t != NONE).then_some(Timestamp(t))
     }
 }
