@@ -456,7 +456,8 @@ pub struct Client {
     actions: Fifo<Action>,
     events: Fifo<Event>,
     /// The fields whose change triggers [`Event::Status`], as last reported.
-    reported: (State, u32, Option<Timestamp>, Option<u64>),
+    /// (The retry deadline as the timer table holds it.)
+    reported: (State, u32, u64, Option<u64>),
 }
 
 impl Client {
@@ -488,7 +489,7 @@ impl Client {
             last_request: 0,
             actions: Fifo::new(),
             events: Fifo::new(),
-            reported: (state, 0, None, None),
+            reported: (state, 0, Timers::default().raw(Timer::Retry), None),
         }
     }
 
@@ -1022,7 +1023,7 @@ impl Client {
         let now = (
             self.state(),
             self.phase.attempt(),
-            self.timers.get(Timer::Retry),
+            self.timers.raw(Timer::Retry),
             self.rtt_ms,
         );
         if now != self.reported {

@@ -50,6 +50,11 @@ impl Timers {
         (t != NONE).then_some(Timestamp(t))
     }
 
+    /// `timer`'s entry as held: ms, or `NONE`; one number to compare.
+    pub(crate) fn raw(&self, timer: Timer) -> u64 {
+        self.0[timer as usize]
+    }
+
     pub(crate) fn set(&mut self, timer: Timer, at: Option<Timestamp>) {
         self.0[timer as usize] = at.map_or(NONE, |t| t.0.min(NONE - 1));
     }
