@@ -36,15 +36,17 @@ pub enum State {
 impl State {
     /// The JS name: `"idle"`, `"connecting"`, ...
     pub fn as_str(&self) -> &'static str {
-        match self {
-            State::Idle => "idle",
-            State::Connecting => "connecting",
-            State::Open => "open",
-            State::Reconnecting => "reconnecting",
-            State::Offline => "offline",
-            State::Closed => "closed",
-            State::Failed => "failed",
-        }
+        // A table, not a `match` (as `Field::name`).
+        const NAMES: [&str; 7] = [
+            "idle",
+            "connecting",
+            "open",
+            "reconnecting",
+            "offline",
+            "closed",
+            "failed",
+        ];
+        NAMES[*self as usize]
     }
 }
 
@@ -132,12 +134,8 @@ pub enum SubState {
 impl SubState {
     /// The JS name: `"pending"`, `"subscribed"`, `"unsubscribed"`, `"failed"`.
     pub fn as_str(&self) -> &'static str {
-        match self {
-            SubState::Pending => "pending",
-            SubState::Subscribed => "subscribed",
-            SubState::Unsubscribed => "unsubscribed",
-            SubState::Failed => "failed",
-        }
+        const NAMES: [&str; 4] = ["pending", "subscribed", "unsubscribed", "failed"];
+        NAMES[*self as usize]
     }
 }
 
@@ -195,24 +193,27 @@ pub enum RequestError {
 impl RequestError {
     /// A short machine-readable code (`Error.code` in JS).
     pub fn code(&self) -> &'static str {
-        match self {
-            RequestError::Timeout => "timeout",
-            RequestError::LinkLost => "link_lost",
-            RequestError::Closed => "closed",
-            RequestError::QueueFull => "queue_full",
-            RequestError::NotAnObject => "not_an_object",
-        }
+        // Tables, not `match`es: an indexed load (as `Field::name`).
+        const CODES: [&str; 5] = [
+            "timeout",
+            "link_lost",
+            "closed",
+            "queue_full",
+            "not_an_object",
+        ];
+        CODES[*self as usize]
     }
 
     /// The message of the `Error` the promise is rejected with.
     pub fn message(&self) -> &'static str {
-        match self {
-            RequestError::Timeout => "request timed out",
-            RequestError::LinkLost => "connection lost before the reply",
-            RequestError::Closed => "client closed",
-            RequestError::QueueFull => "send queue full",
-            RequestError::NotAnObject => "request() takes a JSON object",
-        }
+        const MESSAGES: [&str; 5] = [
+            "request timed out",
+            "connection lost before the reply",
+            "client closed",
+            "send queue full",
+            "request() takes a JSON object",
+        ];
+        MESSAGES[*self as usize]
     }
 }
 
