@@ -538,14 +538,7 @@ impl Client {
         };
         let reason = close_reason(reason);
         // Before the link goes: these fail as closed, not as link lost.
-        // By index, then cleared: no `Drain` or `IntoIter` code in the wasm.
-        for req in &self.requests {
-            self.events.push_back(Event::RequestFailed {
-                key: req.key,
-                error: RequestError::Closed,
-            });
-        }
-        self.requests.clear();
+        self.fail_requests(RequestError::Closed, now);
         if self.drop_link(code, &reason) {
             self.last_close = Some(CloseInfo {
                 code,
@@ -1077,20 +1070,7 @@ impl Client {
 
     fn subs_pending(&mut self) {
         // A request written on the lost link can no longer be answered.
-        // (A loop with `take`, not `retain`: less code in the wasm.)
-        let mut i = 0;
-        while let Some(r) = self.requests.get(i) {
-            if r.wire.is_none() {
-                i += 1;
-                continue;
-            }
-            let key = r.key;
-            take(&mut self.requests, i);
-            self.events.push_back(Event::RequestFailed {
-                key,
-                error: RequestError::LinkLost,
-            });
-        }
+        self.fail_requests(RequestError::LinkLost, Timestamp(0));
         for sub in &mut self.subs {
             sub.req = None;
             if sub.state == SubState::Subscribed {
@@ -1241,7 +1221,7 @@ impl Client {
                 write_subscribe(&mut link, sub, &mut self.actions);
             }
         }
-        // By index, each text taken, then cleared: no `IntoIter` code.
+        // By reference, each text taken, then cleared: no `IntoIter` code.
         for out in &mut self.queue {
             let text = core::mem::take(&mut out.text);
             let text = match out.request {
@@ -1300,27 +1280,70 @@ impl Client {
 
     /// Fails every request past its deadline; a queued one leaves the queue.
     fn expire_requests(&mut self, now: Timestamp) {
-        // One pass, each expired request taken out with its queued frame
-        // (no list of expired keys, no second pass over the queue).
-        let mut i = 0;
-        while let Some(r) = self.requests.get(i) {
-            if r.deadline > now {
-                i += 1;
-                continue;
-            }
-            let key = r.key;
-            take(&mut self.requests, i);
-            let queued = self.queue.iter().position(|o| o.request == Some(key));
-            if let Some(out) = queued.and_then(|at| take(&mut self.queue, at)) {
-                self.queue_bytes -= out.text.len();
-            }
-            self.events.push_back(Event::RequestFailed {
-                key,
-                error: RequestError::Timeout,
-            });
-        }
+        let expired = self.fail_requests(RequestError::Timeout, now);
         let next = self.requests.iter().map(|r| r.deadline).min();
         self.timers.set(Timer::Request, next);
+        if !expired {
+            return;
+        }
+        // A queued request whose `Pending` is gone expired (a queued one
+        // ends no other way but `close()`, which clears both). Keys grow in
+        // both lists: one walk through each, kept frames moved to the front
+        // in order (as `fail_requests`).
+        let mut kept = 0;
+        let mut at = 0;
+        for i in 0..self.queue.len() {
+            let Some(out) = self.queue.get(i) else {
+                break;
+            };
+            if let Some(RequestKey(key)) = out.request {
+                while self.requests.get(at).is_some_and(|r| r.key.0 < key) {
+                    at += 1;
+                }
+                if !self.requests.get(at).is_some_and(|r| r.key.0 == key) {
+                    self.queue_bytes -= out.text.len();
+                    continue;
+                }
+            }
+            if let Some([first, .., last]) = self.queue.get_mut(kept..=i) {
+                core::mem::swap(first, last);
+            }
+            kept += 1;
+        }
+        self.queue.truncate(kept);
+    }
+
+    /// Fails, in order, the requests `error` ends: those written (link
+    /// lost), past `now` (timeout), or all (closed). True when there were
+    /// some. One pass, the others moved to the front in order: a
+    /// `Vec::retain` without its code in the wasm, and linear (one `take`
+    /// each would shift the rest every time).
+    fn fail_requests(&mut self, error: RequestError, now: Timestamp) -> bool {
+        let mut kept = 0;
+        let mut failed = false;
+        for i in 0..self.requests.len() {
+            // Swaps touch only `..=i`: item `i` is still the `i`-th made.
+            let Some(r) = self.requests.get(i) else {
+                break;
+            };
+            let ends = match error {
+                RequestError::Timeout => r.deadline <= now,
+                RequestError::LinkLost => r.wire.is_some(),
+                _ => true,
+            };
+            if ends {
+                failed = true;
+                self.events
+                    .push_back(Event::RequestFailed { key: r.key, error });
+                continue;
+            }
+            if let Some([first, .., last]) = self.requests.get_mut(kept..=i) {
+                core::mem::swap(first, last);
+            }
+            kept += 1;
+        }
+        self.requests.truncate(kept);
+        failed
     }
 
     fn on_subscribed(
