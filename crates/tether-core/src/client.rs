@@ -1300,7 +1300,7 @@ impl Client {
                 while self.requests.get(at).is_some_and(|r| r.key.0 < key) {
                     at += 1;
                 }
-                if !self.requests.get(at).is_some_and(|r| r.key.0 == key) {
+                if self.requests.get(at).is_none_or(|r| r.key.0 != key) {
                     self.queue_bytes -= out.text.len();
                     continue;
                 }
