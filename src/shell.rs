@@ -582,20 +582,28 @@ fn query_sep(url: &str) -> &'static str {
 /// `encodeURIComponent`: every byte of the UTF-8 but `A-Z a-z 0-9 - _ . !
 /// ~ * ' ( )` as `%XX`.
 fn encode_uri_component(out: &mut String, s: &str) {
-    const HEX: &str = "0123456789ABCDEF";
-    // Pieces of strings, never `String::push(char)` (the UTF-8 encoder).
-    let hex = |d: u8| {
-        HEX.get(usize::from(d)..usize::from(d) + 1)
-            .unwrap_or_default()
-    };
-    for (i, b) in s.bytes().enumerate() {
-        if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
-            out.push_str(s.get(i..i + 1).unwrap_or_default());
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    // One ASCII byte as a `str`: never `String::push(char)` (the UTF-8
+    // encoder), nor `str::get` (its char boundary checks).
+    fn ascii(b: &u8) -> &str {
+        // SAFETY: every byte passed is ASCII, so valid UTF-8 on its own.
+        unsafe { core::str::from_utf8_unchecked(core::slice::from_ref(b)) }
+    }
+    for b in s.as_bytes() {
+        // A `matches!`, not `b"...".contains`: that inlines a memchr.
+        if b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')'
+            )
+        {
+            out.push_str(ascii(b));
         } else {
             #[allow(clippy::single_char_add_str)]
             out.push_str("%");
-            out.push_str(hex(b >> 4));
-            out.push_str(hex(b & 15));
+            // In range: a nibble indexes 16 digits.
+            out.push_str(ascii(&HEX[usize::from(b >> 4)]));
+            out.push_str(ascii(&HEX[usize::from(b & 15)]));
         }
     }
 }

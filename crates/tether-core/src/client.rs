@@ -36,15 +36,17 @@ pub enum State {
 impl State {
     /// The JS name: `"idle"`, `"connecting"`, ...
     pub fn as_str(&self) -> &'static str {
-        match self {
-            State::Idle => "idle",
-            State::Connecting => "connecting",
-            State::Open => "open",
-            State::Reconnecting => "reconnecting",
-            State::Offline => "offline",
-            State::Closed => "closed",
-            State::Failed => "failed",
-        }
+        // A table, not a `match` (as `Field::name`).
+        const NAMES: [&str; 7] = [
+            "idle",
+            "connecting",
+            "open",
+            "reconnecting",
+            "offline",
+            "closed",
+            "failed",
+        ];
+        NAMES[*self as usize]
     }
 }
 
@@ -134,12 +136,8 @@ pub enum SubState {
 impl SubState {
     /// The JS name: `"pending"`, `"subscribed"`, `"unsubscribed"`, `"failed"`.
     pub fn as_str(&self) -> &'static str {
-        match self {
-            SubState::Pending => "pending",
-            SubState::Subscribed => "subscribed",
-            SubState::Unsubscribed => "unsubscribed",
-            SubState::Failed => "failed",
-        }
+        const NAMES: [&str; 4] = ["pending", "subscribed", "unsubscribed", "failed"];
+        NAMES[*self as usize]
     }
 }
 
@@ -197,24 +195,27 @@ pub enum RequestError {
 impl RequestError {
     /// A short machine-readable code (`Error.code` in JS).
     pub fn code(&self) -> &'static str {
-        match self {
-            RequestError::Timeout => "timeout",
-            RequestError::LinkLost => "link_lost",
-            RequestError::Closed => "closed",
-            RequestError::QueueFull => "queue_full",
-            RequestError::NotAnObject => "not_an_object",
-        }
+        // Tables, not `match`es: an indexed load (as `Field::name`).
+        const CODES: [&str; 5] = [
+            "timeout",
+            "link_lost",
+            "closed",
+            "queue_full",
+            "not_an_object",
+        ];
+        CODES[*self as usize]
     }
 
     /// The message of the `Error` the promise is rejected with.
     pub fn message(&self) -> &'static str {
-        match self {
-            RequestError::Timeout => "request timed out",
-            RequestError::LinkLost => "connection lost before the reply",
-            RequestError::Closed => "client closed",
-            RequestError::QueueFull => "send queue full",
-            RequestError::NotAnObject => "request() takes a JSON object",
-        }
+        const MESSAGES: [&str; 5] = [
+            "request timed out",
+            "connection lost before the reply",
+            "client closed",
+            "send queue full",
+            "request() takes a JSON object",
+        ];
+        MESSAGES[*self as usize]
     }
 }
 
@@ -462,7 +463,8 @@ pub struct Client {
     actions: Fifo<Action>,
     events: Fifo<Event>,
     /// The fields whose change triggers [`Event::Status`], as last reported.
-    reported: (State, u32, Option<Timestamp>, Option<u64>),
+    /// (The retry deadline as the timer table holds it.)
+    reported: (State, u32, u64, Option<u64>),
 }
 
 impl Client {
@@ -495,7 +497,7 @@ impl Client {
             last_request: 0,
             actions: Fifo::new(),
             events: Fifo::new(),
-            reported: (state, 0, None, None),
+            reported: (state, 0, Timers::default().raw(Timer::Retry), None),
         }
     }
 
@@ -543,12 +545,7 @@ impl Client {
         };
         let reason = close_reason(reason);
         // Before the link goes: these fail as closed, not as link lost.
-        for req in self.requests.drain(..) {
-            self.events.push_back(Event::RequestFailed {
-                key: req.key,
-                error: RequestError::Closed,
-            });
-        }
+        self.fail_requests(RequestError::Closed, now);
         if self.drop_link(code, &reason) {
             self.last_close = Some(CloseInfo {
                 code,
@@ -1050,7 +1047,7 @@ impl Client {
         let now = (
             self.state(),
             self.phase.attempt(),
-            self.timers.get(Timer::Retry),
+            self.timers.raw(Timer::Retry),
             self.rtt_ms,
         );
         if now != self.reported {
@@ -1103,17 +1100,7 @@ impl Client {
 
     fn subs_pending(&mut self) {
         // A request written on the lost link can no longer be answered.
-        let events = &mut self.events;
-        self.requests.retain(|r| {
-            if r.wire.is_none() {
-                return true;
-            }
-            events.push_back(Event::RequestFailed {
-                key: r.key,
-                error: RequestError::LinkLost,
-            });
-            false
-        });
+        self.fail_requests(RequestError::LinkLost, Timestamp(0));
         for sub in &mut self.subs {
             sub.req = None;
             if sub.state == SubState::Subscribed {
@@ -1171,8 +1158,7 @@ impl Client {
             let mut why = String::from("connect timeout after ");
             frames::push_u64(&mut why, self.config.connect_timeout_ms);
             why.push_str(" ms");
-            self.set_error(now, why);
-            self.kill_link(now, "connect timeout");
+            self.kill_link(now, "connect timeout", why);
             return;
         }
         if self.timers.due(Timer::Goaway, now) {
@@ -1193,8 +1179,7 @@ impl Client {
                     let mut why = String::from("heartbeat timeout: no answer to a ping within ");
                     frames::push_u64(&mut why, hb.timeout_ms);
                     why.push_str(" ms");
-                    self.set_error(now, why);
-                    self.kill_link(now, "heartbeat timeout");
+                    self.kill_link(now, "heartbeat timeout", why);
                     return;
                 }
             }
@@ -1210,18 +1195,15 @@ impl Client {
         self.last_error_at = Some(now);
     }
 
-    /// Closes a link the client judged dead (4000) and moves on as if the
-    /// server had closed it.
-    fn kill_link(&mut self, now: Timestamp, reason: &str) {
-        let Some(link) = self.phase.link() else {
-            return;
-        };
+    /// Closes a link the client judged dead (4000 with `reason`), records
+    /// `error` as the last error, and moves on as if the server had closed
+    /// it.
+    fn kill_link(&mut self, now: Timestamp, reason: &str, error: String) {
         let code = close::code::CLIENT_RECONNECT;
-        self.actions.push_back(Action::Close {
-            socket: link.socket,
-            code,
-            reason: reason.to_owned(),
-        });
+        if !self.drop_link(code, reason) {
+            return;
+        }
+        self.set_error(now, error);
         self.last_close = Some(CloseInfo {
             code,
             reason: reason.to_owned(),
@@ -1282,9 +1264,11 @@ impl Client {
                 write_subscribe(&mut link, sub, &mut self.actions);
             }
         }
-        for out in self.queue.drain(..) {
+        // By reference, each text taken, then cleared: no `IntoIter` code.
+        for out in &mut self.queue {
+            let text = core::mem::take(&mut out.text);
             let text = match out.request {
-                None => out.text,
+                None => text,
                 Some(key) => {
                     // A request that timed out while queued is gone already.
                     let Some(req) = self.requests.iter_mut().find(|r| r.key == key) else {
@@ -1292,11 +1276,12 @@ impl Client {
                     };
                     let id = link.take_id();
                     req.wire = Some((socket, id));
-                    frames::with_id(&out.text, id).unwrap_or(out.text)
+                    frames::with_id(&text, id).unwrap_or(text)
                 }
             };
             self.actions.push_back(Action::Send { socket, text });
         }
+        self.queue.clear();
         self.queue_bytes = 0;
         // A link is up: what failed before is history (the logger has it).
         self.last_error = None;
@@ -1341,28 +1326,70 @@ impl Client {
 
     /// Fails every request past its deadline; a queued one leaves the queue.
     fn expire_requests(&mut self, now: Timestamp) {
-        let mut expired = Vec::new();
-        self.requests.retain(|r| {
-            let keep = r.deadline > now;
-            if !keep {
-                expired.push(r.key);
-            }
-            keep
-        });
+        let expired = self.fail_requests(RequestError::Timeout, now);
         let next = self.requests.iter().map(|r| r.deadline).min();
         self.timers.set(Timer::Request, next);
-        if expired.is_empty() {
+        if !expired {
             return;
         }
-        self.queue
-            .retain(|out| out.request.is_none_or(|k| !expired.contains(&k)));
-        self.queue_bytes = self.queue.iter().map(|o| o.text.len()).sum();
-        for key in expired {
-            self.events.push_back(Event::RequestFailed {
-                key,
-                error: RequestError::Timeout,
-            });
+        // A queued request whose `Pending` is gone expired (a queued one
+        // ends no other way but `close()`, which clears both). Keys grow in
+        // both lists: one walk through each, kept frames moved to the front
+        // in order (as `fail_requests`).
+        let mut kept = 0;
+        let mut at = 0;
+        for i in 0..self.queue.len() {
+            let Some(out) = self.queue.get(i) else {
+                break;
+            };
+            if let Some(RequestKey(key)) = out.request {
+                while self.requests.get(at).is_some_and(|r| r.key.0 < key) {
+                    at += 1;
+                }
+                if self.requests.get(at).is_none_or(|r| r.key.0 != key) {
+                    self.queue_bytes -= out.text.len();
+                    continue;
+                }
+            }
+            if let Some([first, .., last]) = self.queue.get_mut(kept..=i) {
+                core::mem::swap(first, last);
+            }
+            kept += 1;
         }
+        self.queue.truncate(kept);
+    }
+
+    /// Fails, in order, the requests `error` ends: those written (link
+    /// lost), past `now` (timeout), or all (closed). True when there were
+    /// some. One pass, the others moved to the front in order: a
+    /// `Vec::retain` without its code in the wasm, and linear (one `take`
+    /// each would shift the rest every time).
+    fn fail_requests(&mut self, error: RequestError, now: Timestamp) -> bool {
+        let mut kept = 0;
+        let mut failed = false;
+        for i in 0..self.requests.len() {
+            // Swaps touch only `..=i`: item `i` is still the `i`-th made.
+            let Some(r) = self.requests.get(i) else {
+                break;
+            };
+            let ends = match error {
+                RequestError::Timeout => r.deadline <= now,
+                RequestError::LinkLost => r.wire.is_some(),
+                _ => true,
+            };
+            if ends {
+                failed = true;
+                self.events
+                    .push_back(Event::RequestFailed { key: r.key, error });
+                continue;
+            }
+            if let Some([first, .., last]) = self.requests.get_mut(kept..=i) {
+                core::mem::swap(first, last);
+            }
+            kept += 1;
+        }
+        self.requests.truncate(kept);
+        failed
     }
 
     fn on_subscribed(

@@ -167,3 +167,51 @@ fn bodies_that_are_not_objects_and_a_full_queue_are_refused() {
         Err(RequestError::QueueFull)
     );
 }
+
+#[test]
+fn requests_expire_and_drop_with_their_link_in_order_and_free_their_queue_bytes() {
+    let mut cfg = config();
+    // Room for exactly three of the 7-byte bodies and the 1-byte send below.
+    cfg.queue.max_bytes = 22;
+    let mut s = Shell::new(cfg);
+    s.connect();
+    let a = request(&mut s, r#"{"a":1}"#, 1_000);
+    assert!(
+        s.c.send(s.t(), "s".into()),
+        "a plain frame between requests"
+    );
+    let b = request(&mut s, r#"{"b":2}"#, 60_000);
+    let c = request(&mut s, r#"{"c":3}"#, 1_000);
+    assert!(!s.c.send(s.t(), "x".into()), "the queue is full (22 bytes)");
+    s.advance(1_000);
+    assert_eq!(
+        failures(&mut s),
+        [(a, RequestError::Timeout), (c, RequestError::Timeout)],
+        "both expired, in the order they were made"
+    );
+    assert_eq!(s.c.status().queued, 2);
+    assert!(
+        s.c.send(s.t(), "fourteen bytes".into()),
+        "the expired requests' 14 bytes were given back"
+    );
+    assert!(!s.c.send(s.t(), "x".into()), "and no more");
+    s.take_sent();
+    s.establish();
+    let sent = s.take_sent();
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    assert_eq!(sent[0], "s");
+    assert!(
+        sent[1].ends_with(r#""b":2}"#),
+        "b, with its id: {}",
+        sent[1]
+    );
+    assert_eq!(sent[2], "fourteen bytes", "the rest in order");
+    let d = request(&mut s, "{}", 60_000);
+    s.take_events();
+    s.server_close(1006, "");
+    assert_eq!(
+        failures(&mut s),
+        [(b, RequestError::LinkLost), (d, RequestError::LinkLost)],
+        "every written request fails with its link, in order"
+    );
+}
