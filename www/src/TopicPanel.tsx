@@ -20,13 +20,15 @@ function rowOf(p: Publication): Row {
   };
 }
 
-/** The latest publications of one topic, newest first (useTopicLog: none
- * lost when several arrive between renders); reloads the topic's history
- * over REST when the subscription reports that missed messages cannot be
- * replayed. */
+/** The latest publications of one topic, newest first, the last few kept
+ * by the server shown at once on load (useTopicLog: none lost when several
+ * arrive between renders); reloads the topic's history over REST when the
+ * subscription reports that missed messages cannot be replayed. */
 export function TopicPanel({ topic }: { topic: string }) {
+  // First, so that its subscription (with the history on load) is the one
+  // the provider makes for the topic.
+  const log = useTopicLog(topic, { limit: ROWS, rewind: ROWS });
   const { last, event } = useTopic(topic);
-  const log = useTopicLog(topic, { limit: ROWS });
   const [reloaded, setReloaded] = useState<Publication[]>([]);
   const [reloads, setReloads] = useState(0);
 

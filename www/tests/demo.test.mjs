@@ -97,6 +97,20 @@ const waitState = (page, state, timeout = 15_000) =>
   page.waitForSelector(`.status[data-state="${state}"]`, { timeout });
 
 /** Offsets per panel must be unique: no duplicated rows. */
+/** Each panel lists its topic's publications newest first, none skipped
+ * (useTopicLog keeps every one, even several between two renders). */
+async function assertConsecutiveRows(page) {
+  const panels = await page.$$eval(".panel", (els) =>
+    els.map((el) => ({
+      topic: el.getAttribute("data-topic"),
+      offsets: [...el.querySelectorAll("li")].map((li) => Number(li.getAttribute("data-offset"))),
+    })),
+  );
+  for (const { topic, offsets } of panels) {
+    assert.ok(offsets.every((o, i) => i === 0 || o === offsets[i - 1] - 1), `${topic}: rows skip or repeat: ${offsets}`);
+  }
+}
+
 async function assertNoDuplicateRows(page) {
   const panels = await page.$$eval(".panel", (els) =>
     els.map((el) => ({
@@ -116,6 +130,10 @@ test("loads without console errors, survives a server restart, shows each state"
   try {
     await waitState(page, "open");
     await page.waitForSelector('.panel[data-topic="miners"] li');
+    await page.waitForFunction(() => document.querySelectorAll('.panel[data-topic="miners"] li').length >= 3, null, {
+      timeout: 15_000,
+    });
+    await assertConsecutiveRows(page);
     await page.screenshot({ path: `${OUT}/open.png` });
     assert.deepEqual(problems, [], "a clean load logs nothing");
 
