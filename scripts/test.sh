@@ -56,7 +56,8 @@ PLAYWRIGHT_CORE="$ROOT/tools/node_modules/playwright-core/index.mjs" TETHER_TEST
   run "SDK tests (js/test; server logs: $control_log)" node --test "$ROOT"/js/test/*.test.mjs
 
 step "test: the fixture apps installing the tarball"
-# esbuild size ratchet, Node import, SSR, Vitest, Vite 7 and 8, webpack, Rollup in Chromium.
+# esbuild size ratchet, Node import, SSR, Vitest, Jest, Vite 7 and 8, webpack,
+# Next.js, Rollup in Chromium.
 TETHER_CONTROL_URL="$control_url" TETHER_SERVER_BIN="$ROOT/target/debug/tether-server" \
 PLAYWRIGHT_CORE="$ROOT/tools/node_modules/playwright-core/index.mjs" \
   run "fixture apps (fixtures/fixtures.test.mjs; server logs: $control_log)" \
