@@ -202,6 +202,45 @@ test("re-entrancy matrix: every API call from inside every kind of callback", as
   await close();
 });
 
+test("tether-ws/testing in the browser: FakeServer drives the client with no network (drop, recovery, restart)", async () => {
+  const { page, problems, close } = await open();
+  const r = await page.evaluate(async () => {
+    const { Tether, until } = window.sdk;
+    // @ts-expect-error: a page URL (the built SDK's testing.js), not a module path
+    const { FakeServer } = await import("/testing.js");
+    const server = new FakeServer({ topics: ["miners"] });
+    const t = new Tether(server.url, { WebSocket: server.WebSocket, backoff: { initialMs: 1, maxMs: 5 } });
+    // Every wait is on the listeners below (they re-test the pending ones).
+    const waiters = [];
+    const check = () => waiters.splice(0).forEach((w) => w() || waiters.push(w));
+    const wait = (pred) => new Promise((res) => (pred() ? res() : waiters.push(() => pred() && (res(), true))));
+    const got = [];
+    const answers = [];
+    const sub = t.subscribe("miners", (p) => (got.push(p.offset), check()));
+    sub.onState((e) => e.state === "subscribed" && (answers.push([e.recovered, e.missed]), check()));
+    await wait(() => answers.length === 1);
+    server.publish("miners", 1);
+    await wait(() => got.length === 1);
+    server.refuse(Infinity);
+    server.drop();
+    server.publish("miners", 2);
+    await until(t, "reconnecting", (s) => s.state === "reconnecting");
+    server.refuse(0);
+    await wait(() => got.length === 2);
+    server.restart();
+    await wait(() => answers.length === 3);
+    const out = { got, answers, connections: server.connections, kinds: server.received.map((f) => f.type) };
+    t.free();
+    return out;
+  });
+  assert.deepEqual(r.got, [1, 2], "the publication made while down is replayed");
+  assert.deepEqual(r.answers, [[null, 0], [true, 1], [false, 0]]);
+  assert.equal(r.connections, 1);
+  assert.deepEqual(r.kinds.filter((k) => k === "subscribe").length, 3);
+  assert.deepEqual(problems, []);
+  await close();
+});
+
 // Ported from the first SDK's (wasm-bindgen, retired) tests/browser.rs (issue 12: same names, same assertions).
 
 test("recovers_from_a_server_restart_with_its_subscription", async () => {
