@@ -142,7 +142,11 @@ const imports = {
         x.opened(c, socket);
       };
       ws.onmessage = (e) => host.receive(socket, e.data);
-      ws.onerror = (e) => str(x.errored, socketError(e, opened, url), c, socket);
+      ws.onerror = (e) => {
+        const why = socketError(e, opened, url);
+        host.log("warn", why);
+        str(x.errored, why, c, socket);
+      };
       ws.onclose = (e) => {
         sockets.delete(k);
         host.log("info", "closed", { code: e.code, reason: e.reason, wasClean: e.wasClean });

@@ -208,9 +208,13 @@ test("refuse(2): two failed attempts (error, close 1006), then open; refuse(Infi
   const server = fake();
   server.refuse(2);
   let attempts = 0;
+  const warnings = [];
   const { t, statuses } = client(server, {
     backoff: { initialMs: 1, maxMs: 5, jitter: "none" },
-    logger: (level, message) => message === "attempt" && (attempts += 1),
+    logger: (level, message) => {
+      if (message === "attempt") attempts += 1;
+      if (level === "warn") warnings.push(message);
+    },
   });
   try {
     await until("open", () => t.state === "open");
@@ -221,6 +225,8 @@ test("refuse(2): two failed attempts (error, close 1006), then open; refuse(Infi
     assert.ok(retries.every((s) => s.lastError === `handshake failed: ${server.url}` && s.lastErrorAt >= s.since - 1000),
       JSON.stringify(retries));
     assert.deepEqual([t.status.lastError, t.status.lastErrorAt], [null, null]);
+    assert.deepEqual(warnings.filter((w) => w.startsWith("handshake failed")), Array(2).fill(`handshake failed: ${server.url}`),
+      "the logger sees each failure");
     assert.equal(server.connections, 1);
     assert.match(server.clients[0].clientId, /^c_[0-9a-f]{6}1$/, "refused handshakes make no connection");
     // Down until told otherwise: refuse(Infinity) ... refuse(0).
