@@ -10,4 +10,9 @@ interface Window {
   fixture: any;
   soak: any;
   soakReady: boolean;
+  // js/test/lifecycle.mjs and lifecycle.test.mjs: lifecycle helpers, the
+  // client under test, a plain WebSocket.
+  life: any;
+  c: any;
+  raw: any;
 }
