@@ -280,16 +280,23 @@ export function lifecycleSuite() {
        * `during()` (from Node) meanwhile, then resumes it; `frozen`: the
        * page hears `freeze` before and `resume` after (before anything that
        * waited). Resolves with when it resumed (Node's performance.now();
-       * the page's own clock: `life.resumedAt`).
+       * the page's own clock: `life.resumedAt`). `run`: script to stall
+       * in, at its `debugger;` statement (e.g. right after a call),
+       * instead of wherever the page is.
        */
-      stall: async (ms, during = async () => {}, { frozen = false } = {}) => {
+      stall: async (ms, during = async () => {}, { frozen = false, run = null } = {}) => {
         if (frozen) await page.evaluate(() => window.life.freeze());
         await cdp.send("Debugger.enable");
         const paused = new Promise((r) => cdp.once("Debugger.paused", r));
-        await cdp.send("Debugger.pause");
-        // The pause takes hold when script next runs: run some (its answer
-        // comes after the resume).
-        cdp.send("Runtime.evaluate", { expression: "0" }).catch(() => {});
+        if (run) {
+          // `run` stops at its own `debugger;` statement.
+          cdp.send("Runtime.evaluate", { expression: run }).catch(() => {});
+        } else {
+          await cdp.send("Debugger.pause");
+          // The pause takes hold when script next runs: run some (its
+          // answer comes after the resume).
+          cdp.send("Runtime.evaluate", { expression: "0" }).catch(() => {});
+        }
         const { callFrames } = await paused;
         const start = performance.now();
         await during();

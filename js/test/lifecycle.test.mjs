@@ -7,9 +7,12 @@
 // emulated, and why). Each test has its own page and server.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { FAILED_HANDSHAKE } from "./harness.mjs";
 import { lifecycleSuite, metrics, poll } from "./lifecycle.mjs";
 
 const suite = lifecycleSuite();
+/** Timer, event-loop and CDP slack on top of "at once" or a deadline. */
+const SLACK_MS = 500;
 
 /** A plain WebSocket in the page (`window.raw.socket`); resolves once open.
  * `raw.messages`: what it received; `raw.closed`: resolves with its close code. */
@@ -165,6 +168,353 @@ test("mechanism_network_events", async () => {
     await p.page.context().setOffline(false);
     await waitFor("online", 1);
     assert.deepEqual(p.problems, []);
+  } finally {
+    await p.close();
+  }
+});
+
+// ---------------------------------------------------------------------------
+// The SDK (issue 14, "Behaviour").
+
+/**
+ * Page-side: `window.c`, one client on `url` with `options` and a
+ * subscription to "miners", every step recorded with the page's
+ * `performance.now()`: `statuses`, `log` (the logger), `received`
+ * (publications), `subEvents`.
+ */
+function installClient({ url, options }) {
+  const { Tether, recorder } = window.sdk;
+  const at = () => performance.now();
+  const log = recorder();
+  const statuses = recorder();
+  const received = recorder();
+  const subEvents = recorder();
+  const t = new Tether(url, { ...options, logger: (level, message, data) => log.fn({ at: at(), level, message, data }) });
+  t.onStatus((s) => statuses.fn({ ...s, at: at() }));
+  const sub = t.subscribe("miners", received.fn);
+  sub.onState((e) => subEvents.fn({ ...e, at: at() }));
+  window.c = { t, sub, log, statuses, received, subEvents };
+}
+
+/** Starts a client in the page and waits for its subscription. */
+async function client(p, url, options) {
+  await p.page.evaluate(installClient, { url, options });
+  await p.page.evaluate(() => window.sdk.untilSub(window.c.sub, "subscribed", "subscribed"));
+}
+
+/** Publishes `from..=to` as `{n}` on "miners"; the offsets. */
+async function publish(server, from, to) {
+  const offsets = [];
+  for (let n = from; n <= to; n++) offsets.push(await suite.kit.publish(server, "miners", { n }));
+  return offsets;
+}
+
+/** Page-side: waits until the client received `n` publications. */
+const receivedN = (p, n) => p.page.evaluate((n) => window.c.received.until(`${n} publications`, (s) => s.length >= n), n);
+
+/** Page-side: the publications received, and no more for `ms` (no duplicate, no late replay). */
+const receivedExactly = (p, n, ms = 1000) => p.page.evaluate(async ([n, ms]) => {
+  const seen = await window.c.received.holds("no more publications", ms, (s) => s.length === n);
+  return { offsets: seen.map((x) => x.offset), n: seen.map((x) => x.data.n), epochs: seen.map((x) => x.epoch) };
+}, [n, ms]);
+
+const untilState = (p, what, state, ms = 10_000) =>
+  p.page.evaluate(([what, state, ms]) => window.sdk.until(window.c.t, what, (s) => s.state === state, ms), [what, state, ms]);
+
+/** Console lines a test accepts: Chromium's own for failed or abandoned handshakes. */
+const unexpected = (problems) => problems.filter((x) => !FAILED_HANDSHAKE.test(x));
+
+// On pagehide (persisted) the client closes its socket, so the server sees
+// it go while the page is cached (Chromium would keep it open otherwise:
+// mechanism_back_forward_cache); on pageshow (persisted) it connects at
+// once, not after a backoff step, and recovers what was published while
+// away, in order, once.
+test("bfcache_closes_the_socket_while_cached_then_reconnects_at_once_and_recovers", async () => {
+  const ws = await suite.kit.startServer("bf-s");
+  const p = await suite.open();
+  try {
+    // A 10 s backoff step: a reconnection "at once" cannot be a retry.
+    await client(p, ws, { backoff: { initialMs: 10_000, maxMs: 10_000, jitter: "none" } });
+    const first = await publish("bf-s", 1, 2);
+    await receivedN(p, 2);
+    assert.equal(await connections(ws), 1);
+
+    await p.away();
+    await poll("the cached page's socket to close at the server", async () => (await connections(ws)) === 0);
+    const missed = await publish("bf-s", 3, 5);
+    const shown = await p.back();
+    assert.equal(shown.persisted, true, `restored from the cache: ${JSON.stringify(shown)} (not cached: ${JSON.stringify(p.notCached)})`);
+    await untilState(p, "open again", "open", 5000);
+    await receivedN(p, 5);
+    const got = await receivedExactly(p, 5);
+    const r = await p.page.evaluate(() => {
+      const hide = window.life.events.filter((e) => e.type === "pagehide").at(-1);
+      const show = window.life.events.filter((e) => e.type === "pageshow").at(-1);
+      const { statuses, subEvents, log } = window.c;
+      const since = (rec) => rec.seen.filter((x) => x.at >= hide.at);
+      const opened = since(statuses).find((s) => s.state === "open");
+      return {
+        states: since(statuses).map((s) => s.state),
+        openedAfterShowMs: opened.at - show.at,
+        subEvents: since(subEvents),
+        log: since(log).map((l) => `${l.level} ${l.message}`),
+      };
+    });
+    assert.deepEqual([...first, ...missed], [1, 2, 3, 4, 5], "the server numbers the publications");
+    assert.deepEqual(got.offsets, [1, 2, 3, 4, 5], `in order, none missed or repeated: ${JSON.stringify(got)}`);
+    assert.deepEqual(got.n, [1, 2, 3, 4, 5]);
+    assert.ok(got.epochs.every((e) => e === got.epochs[0]), "one epoch");
+    assert.ok(!r.states.includes("reconnecting") && !r.states.includes("failed"),
+      `no retry scheduled while cached: ${JSON.stringify(r.states)} (log: ${JSON.stringify(r.log)})`);
+    assert.ok(r.openedAfterShowMs <= 1000 + SLACK_MS, `open ${Math.round(r.openedAfterShowMs)} ms after pageshow (log: ${JSON.stringify(r.log)})`);
+    const subscribed = r.subEvents.filter((e) => e.state === "subscribed");
+    assert.equal(subscribed.length, 1, `one resubscribe: ${JSON.stringify(r.subEvents)}`);
+    assert.equal(subscribed[0].recovered, true);
+    assert.equal(subscribed[0].missed, 3);
+    assert.equal(await connections(ws), 1, "one connection again");
+    assert.deepEqual(unexpected(p.problems), []);
+  } finally {
+    await p.close();
+  }
+});
+
+// A frozen tab (emulated: hidden, freeze, a stall, resume) whose link died
+// half-open meanwhile, with publications it missed: on resume the client
+// pings at once, finds no answer within the heartbeat timeout (the
+// interval, 30 s, plays no part), reconnects and recovers.
+test("frozen_then_resumed_checks_liveness_at_once_and_recovers", async () => {
+  await suite.kit.startServer("frozen-s");
+  const ws = await suite.kit.startProxy("frozen-p", "frozen-s");
+  const p = await suite.open();
+  const TIMEOUT_MS = 1000;
+  try {
+    await client(p, ws, {
+      heartbeat: { intervalMs: 30_000, timeoutMs: TIMEOUT_MS },
+      backoff: { initialMs: 500, maxMs: 500, jitter: "none" },
+      connectTimeoutMs: 3000,
+    });
+    await publish("frozen-s", 1, 2);
+    await receivedN(p, 2);
+    const acceptedBefore = await suite.kit.proxyAccepted("frozen-p");
+    await p.page.evaluate(() => window.life.hide());
+    const framesBefore = p.ws.frames.length;
+    const resumedAt = await p.stall(500, async () => {
+      await suite.kit.proxyMode("frozen-p", "blackhole");
+      await publish("frozen-s", 3, 5);
+    }, { frozen: true });
+    const ping = await p.ws.until("a ping after the resume",
+      () => p.ws.frames.slice(framesBefore).find((f) => f.dir === "sent" && f.data?.type === "ping"), 5000);
+    const dead = await p.page.evaluate((ms) => window.sdk.until(window.c.t, "the dead link noticed", (s) => s.state !== "open", ms), TIMEOUT_MS + 3000);
+    const noticedAfterMs = await p.page.evaluate(() =>
+      window.c.statuses.seen.find((s) => s.at >= window.life.resumedAt && s.state !== "open").at - window.life.resumedAt);
+    await suite.kit.proxyMode("frozen-p", "pass");
+    await untilState(p, "open again", "open", 10_000);
+    await receivedN(p, 5);
+    const got = await receivedExactly(p, 5);
+    const subscribed = await p.page.evaluate(() =>
+      window.c.subEvents.seen.filter((e) => e.at >= window.life.resumedAt && e.state === "subscribed"));
+    await p.page.evaluate(() => window.life.show());
+    assert.ok(ping.at - resumedAt <= SLACK_MS, `the liveness ping went ${Math.round(ping.at - resumedAt)} ms after the resume`);
+    assert.match(dead.lastError ?? "", /^heartbeat timeout/, `the unanswered ping found the dead link: ${JSON.stringify(dead)}`);
+    assert.ok(noticedAfterMs <= TIMEOUT_MS + SLACK_MS, `dead link noticed ${Math.round(noticedAfterMs)} ms after the resume`);
+    assert.deepEqual(got.offsets, [1, 2, 3, 4, 5], `recovered in order, once: ${JSON.stringify(got)}`);
+    assert.equal(subscribed.length, 1, `one resubscribe: ${JSON.stringify(subscribed)}`);
+    assert.equal(subscribed[0].recovered, true);
+    assert.equal(subscribed[0].missed, 3);
+    assert.ok(await suite.kit.proxyAccepted("frozen-p") > acceptedBefore, "a new TCP connection");
+    assert.deepEqual(unexpected(p.problems), []);
+  } finally {
+    await p.close();
+  }
+});
+
+// A hidden tab whose timers run late (a stall: Chromium's intensive
+// throttling cannot be reached headless, see lifecycle.mjs). The link is
+// healthy but a ping is outstanding when the page stalls, and its answer
+// is held until after the resume: the pong deadline is observed seconds
+// late, with no pong yet. A late deadline is not a dead link: the client
+// pings again, the answer comes, and the link is kept (same TCP
+// connection, never out of `open`).
+test("hidden_late_heartbeat_deadline_is_not_a_dead_link", async () => {
+  await suite.kit.startServer("hidden-hb-s");
+  const ws = await suite.kit.startProxy("hidden-hb-p", "hidden-hb-s");
+  const p = await suite.open();
+  const INTERVAL_MS = 1000;
+  const TIMEOUT_MS = 1000;
+  try {
+    await client(p, ws, { heartbeat: { intervalMs: INTERVAL_MS, timeoutMs: TIMEOUT_MS }, backoff: { initialMs: 30_000 } });
+    await p.page.evaluate(() => window.sdk.until(window.c.t, "a first heartbeat round trip", (s) => s.rttMs !== null, 5000));
+    const accepted = await suite.kit.proxyAccepted("hidden-hb-p");
+    await p.page.evaluate(() => window.life.hide());
+    const statusesBefore = await p.page.evaluate(() => window.c.statuses.seen.length);
+    await suite.kit.proxyMode("hidden-hb-p", "blackhole");
+    const framesBefore = p.ws.frames.length;
+    await p.ws.until("a ping into the blackhole",
+      () => p.ws.frames.slice(framesBefore).find((f) => f.dir === "sent" && f.data?.type === "ping"), INTERVAL_MS + 2000);
+    // Stalled past the deadline by more than a whole timeout.
+    await p.stall(INTERVAL_MS + 2 * TIMEOUT_MS + 500);
+    await suite.kit.proxyMode("hidden-hb-p", "pass");
+    const rtt = await p.page.evaluate(() => window.sdk.until(window.c.t, "a pong after the resume",
+      () => window.c.statuses.seen.some((s) => s.at > window.life.resumedAt && s.rttMs !== null), 5000));
+    await p.page.evaluate((ms) => window.sdk.holds(window.c.t, "the link staying open", ms, (s) => s.state === "open"), 2 * (INTERVAL_MS + TIMEOUT_MS));
+    const states = await p.page.evaluate((n) => window.c.statuses.seen.slice(n).map((s) => s.state), statusesBefore);
+    await p.page.evaluate(() => window.life.show());
+    assert.ok(rtt, "answered");
+    assert.ok(states.every((s) => s === "open"), `never left open: ${JSON.stringify(states)}`);
+    assert.equal(await suite.kit.proxyAccepted("hidden-hb-p"), accepted, "the same TCP connection");
+    assert.deepEqual(unexpected(p.problems), []);
+  } finally {
+    await p.close();
+  }
+});
+
+// A retry that falls due while the tab is hidden and its timers late
+// still happens, late, without the tab becoming visible.
+test("hidden_retry_due_while_hidden_happens", async () => {
+  await suite.kit.startServer("hidden-retry-s");
+  const ws = await suite.kit.startProxy("hidden-retry-p", "hidden-retry-s");
+  const p = await suite.open();
+  const STEP_MS = 1000;
+  try {
+    await client(p, ws, { backoff: { initialMs: STEP_MS, maxMs: STEP_MS, jitter: "none" } });
+    const accepted = await suite.kit.proxyAccepted("hidden-retry-p");
+    await p.page.evaluate(() => window.life.hide());
+    await suite.kit.proxyCut("hidden-retry-p");
+    await untilState(p, "reconnecting", "reconnecting");
+    await p.stall(STEP_MS + 1500);
+    await untilState(p, "open again", "open", 10_000);
+    const r = await p.page.evaluate(() => ({
+      attemptAfterResumeMs: window.c.statuses.seen.find((s) => s.at >= window.life.resumedAt && s.state === "connecting")?.at - window.life.resumedAt,
+      visibility: document.visibilityState,
+      events: window.life.events.map((e) => e.type),
+    }));
+    await p.page.evaluate(() => window.life.show());
+    assert.equal(r.visibility, "hidden", "reopened while still hidden");
+    assert.deepEqual(r.events, ["visibilitychange"], "the only page event was the hide");
+    assert.ok(r.attemptAfterResumeMs <= SLACK_MS, `the overdue retry ran ${Math.round(r.attemptAfterResumeMs)} ms after the resume`);
+    assert.equal(await suite.kit.proxyAccepted("hidden-retry-p"), accepted + 1, "one new TCP connection");
+    assert.deepEqual(unexpected(p.problems), []);
+  } finally {
+    await p.close();
+  }
+});
+
+// The same for a connect deadline: the page stalls right after connect(),
+// while the handshake completes; the connect timeout is observed late, with
+// the open and the welcome still queued. That is not a failed attempt: the
+// attempt opens.
+test("hidden_late_connect_deadline_is_not_a_failed_attempt", async () => {
+  await suite.kit.startServer("hidden-connect-s");
+  const ws = await suite.kit.startProxy("hidden-connect-p", "hidden-connect-s");
+  const p = await suite.open();
+  const CONNECT_MS = 1000;
+  try {
+    await p.page.evaluate(installClient, { url: ws, options: { autoConnect: false, connectTimeoutMs: CONNECT_MS, backoff: { initialMs: 30_000 } } });
+    await p.page.evaluate(() => window.life.hide());
+    await p.stall(CONNECT_MS + 2000, async () => {}, { run: "window.c.t.connect(); debugger;" });
+    await p.page.evaluate(() => window.sdk.until(window.c.t, "the attempt to end", (s) => s.state !== "connecting", 5000));
+    const r = await p.page.evaluate(() => ({
+      states: window.c.statuses.seen.map((s) => s.state),
+      log: window.c.log.seen.map((l) => `${l.level} ${l.message}`),
+    }));
+    await p.page.evaluate(() => window.life.show());
+    assert.deepEqual(r.states.filter((s) => s !== "connecting"), ["open"], `one attempt, opened: ${JSON.stringify(r)}`);
+    assert.ok(!r.log.some((l) => /timeout/.test(l)), `no timeout: ${JSON.stringify(r.log)}`);
+    assert.equal(await suite.kit.proxyAccepted("hidden-connect-p"), 1, "one TCP connection");
+    assert.deepEqual(unexpected(p.problems), []);
+  } finally {
+    await p.close();
+  }
+});
+
+// Sleep, the shell's part: the page's timers stall far past their time.
+// Open: a liveness ping goes at once on the resume and the healthy link is
+// kept. Reconnecting: the overdue attempt runs at once on the resume.
+// (The 10-minute clock jump is the core's fake-clock test.)
+test("sleep_stalled_timers_check_liveness_at_once_and_retry_at_once", async () => {
+  await suite.kit.startServer("sleep-s");
+  const ws = await suite.kit.startProxy("sleep-p", "sleep-s");
+  const p = await suite.open();
+  const INTERVAL_MS = 1000;
+  const STEP_MS = 1000;
+  try {
+    await client(p, ws, {
+      heartbeat: { intervalMs: INTERVAL_MS, timeoutMs: 5000 },
+      backoff: { initialMs: STEP_MS, maxMs: STEP_MS, jitter: "none" },
+    });
+    await p.page.evaluate(() => window.sdk.until(window.c.t, "a first heartbeat round trip", (s) => s.rttMs !== null, 5000));
+    const accepted = await suite.kit.proxyAccepted("sleep-p");
+    let framesBefore = p.ws.frames.length;
+    const resumedAt = await p.stall(4 * INTERVAL_MS);
+    const ping = await p.ws.until("a ping after the wake",
+      () => p.ws.frames.slice(framesBefore).find((f) => f.dir === "sent" && f.data?.type === "ping"), 5000);
+    await p.page.evaluate(() => window.sdk.until(window.c.t, "a pong after the wake",
+      () => window.c.statuses.seen.some((s) => s.at > window.life.resumedAt && s.rttMs !== null), 5000));
+    const openStates = await p.page.evaluate(() => window.c.statuses.seen.filter((s) => s.at >= window.life.resumedAt).map((s) => s.state));
+    assert.ok(ping.at - resumedAt <= SLACK_MS, `open: the liveness ping went ${Math.round(ping.at - resumedAt)} ms after the wake`);
+    assert.ok(openStates.every((s) => s === "open"), `open: the link was kept: ${JSON.stringify(openStates)}`);
+    assert.equal(await suite.kit.proxyAccepted("sleep-p"), accepted, "open: the same TCP connection");
+
+    await suite.kit.proxyCut("sleep-p");
+    await untilState(p, "reconnecting", "reconnecting");
+    framesBefore = p.ws.frames.length;
+    const socketsBefore = p.ws.sockets.length;
+    const wokeAt = await p.stall(STEP_MS + 4000);
+    const socket = await p.ws.until("the attempt after the wake", () => p.ws.sockets[socketsBefore], 5000);
+    await untilState(p, "open again", "open", 10_000);
+    assert.ok(socket.createdAt - wokeAt <= SLACK_MS, `reconnecting: the attempt ran ${Math.round(socket.createdAt - wokeAt)} ms after the wake`);
+    assert.equal(p.ws.sockets.length, socketsBefore + 1, "one attempt, not one per missed step");
+    assert.deepEqual(unexpected(p.problems), []);
+  } finally {
+    await p.close();
+  }
+});
+
+// An explicit close() is never undone: after it, every lifecycle event
+// (hidden / visible, freeze / resume with a stall, offline / online, a
+// network change, the back/forward cache) leaves the client closed, and
+// no socket is opened.
+test("explicit_close_stays_closed_through_every_event", async () => {
+  await suite.kit.startServer("closed-s");
+  const ws = await suite.kit.startProxy("closed-p", "closed-s");
+  const p = await suite.open();
+  try {
+    await client(p, ws, { backoff: { initialMs: 100, maxMs: 100 } });
+    await p.page.evaluate(() => window.c.t.close());
+    await untilState(p, "closed", "closed");
+    const accepted = await suite.kit.proxyAccepted("closed-p");
+    const sockets = p.ws.sockets.length;
+    const statuses = await p.page.evaluate(() => window.c.statuses.seen.length);
+    const count = (type) => p.page.evaluate((type) => window.life.events.filter((e) => e.type === type).length, type);
+    const waitFor = (type, n) => p.page.evaluate(([type, n]) =>
+      window.life.until(type, (ev) => ev.filter((e) => e.type === type).length >= n), [type, n]);
+
+    await p.page.evaluate(() => window.life.hide());
+    await p.page.evaluate(() => window.life.show());
+    await p.stall(1000, async () => {}, { frozen: true });
+    await p.page.context().setOffline(true);
+    await waitFor("offline", 1);
+    await p.page.context().setOffline(false);
+    await waitFor("online", 1);
+    const changes = await count("connection");
+    await p.cdp.send("Network.emulateNetworkConditions", {
+      offline: false, latency: 400, downloadThroughput: 50_000, uploadThroughput: 50_000, connectionType: "cellular3g",
+    });
+    await waitFor("connection", changes + 1);
+    await p.away();
+    const shown = await p.back();
+    assert.equal(shown.persisted, true, `restored from the cache: ${JSON.stringify(shown)}`);
+    // Anything the events set off would start within this.
+    await p.page.evaluate(() => window.sdk.holds(window.c.t, "closed", 1000, (s) => s.state === "closed"));
+    const after = await p.page.evaluate((n) => window.c.statuses.seen.slice(n).map((s) => s.state), statuses);
+    const events = await p.page.evaluate(() => window.life.events.map((e) => e.type));
+    assert.deepEqual(after, [], "no status change after close()");
+    assert.equal(p.ws.sockets.length, sockets, "no socket opened");
+    assert.equal(await suite.kit.proxyAccepted("closed-p"), accepted, "no connection at the proxy");
+    for (const e of ["visibilitychange", "freeze", "resume", "offline", "online", "connection", "pagehide", "pageshow"]) {
+      assert.ok(events.includes(e), `the page saw ${e}: ${events}`);
+    }
+    assert.deepEqual(unexpected(p.problems), []);
   } finally {
     await p.close();
   }
