@@ -34,4 +34,22 @@ codes! {
     KEY_SHIFT = 3,
     /// The verdict kind is `verdict & KIND_MASK`.
     KIND_MASK = 7,
+    /// `page(c, event)`: the page goes into the back/forward cache (`pagehide`, persisted).
+    PAGE_CACHED = 0,
+    /// Back from the back/forward cache (`pageshow`, persisted).
+    PAGE_RESTORED = 1,
+    /// Page Lifecycle `resume`.
+    PAGE_RESUMED = 2,
+    /// `navigator.connection` `change`.
+    PAGE_NETWORK_CHANGED = 3,
+    /// `visibilitychange` to visible, or `pageshow` not from the cache.
+    PAGE_VISIBLE = 4,
+    /// `visibilitychange` to hidden.
+    PAGE_HIDDEN = 5,
 }
+
+/// The page events by code (`PAGE_*`, in [`tether_core::PageEvent`]'s order).
+pub const PAGE_EVENTS: [tether_core::PageEvent; 6] = {
+    use tether_core::PageEvent::*;
+    [Cached, Restored, Resumed, NetworkChanged, Visible, Hidden]
+};

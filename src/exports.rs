@@ -126,8 +126,8 @@ pub extern "C" fn online(c: u32, on: u32) {
 }
 
 #[no_mangle]
-pub extern "C" fn visible(c: u32) {
-    shell::visible(c)
+pub extern "C" fn page(c: u32, event: u32) {
+    shell::page(c, event)
 }
 
 #[no_mangle]

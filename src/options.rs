@@ -95,6 +95,9 @@ pub fn read() -> Option<Settings> {
         if let Some(n) = num("heartbeat.timeoutMs") {
             h.timeout_ms = n as u64;
         }
+        if let Some(n) = num("heartbeat.hiddenIntervalMs") {
+            h.hidden_interval_ms = Some(n as u64);
+        }
     }
     if let Some(n) = num("queue.maxMessages") {
         c.queue.max_messages = n as usize;

@@ -236,8 +236,12 @@ pub fn online(c: u32, online: bool) {
     input(c, |s, now| s.core.handle_online(now, online));
 }
 
-pub fn visible(c: u32) {
-    input(c, |s, now| s.core.handle_visible(now));
+/// A page or device event (a `PAGE_*` code of `contract.rs`).
+pub fn page(c: u32, event: u32) {
+    let Some(&event) = contract::PAGE_EVENTS.get(event as usize) else {
+        return fail();
+    };
+    input(c, |s, now| s.core.handle_page(now, event));
 }
 
 /// The timer the glue armed fired.

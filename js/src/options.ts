@@ -50,6 +50,7 @@ const RULES: Record<string, Rule> = {
   "backoff.maxAttempts": count(true),
   "heartbeat.intervalMs": ms(false, true),
   "heartbeat.timeoutMs": ms(false),
+  "heartbeat.hiddenIntervalMs": ms(false),
   "queue.maxMessages": count(),
   "queue.maxBytes": count(),
   "raw.pingMessage": (v, name) => {

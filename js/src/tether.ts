@@ -4,7 +4,7 @@
 // replaced, never changed in place, so a call from inside any callback
 // (removing itself or another listener, close, free, ...) never disturbs
 // a delivery under way; a removed listener is not called again.
-import { about, answer, codes, hosts, ready, str, x, type Host } from "./wasm.js";
+import { about, answer, codes, hosts, ready, str, x, type Contract, type Host } from "./wasm.js";
 import { fail, parse, type Parsed } from "./options.js";
 import { RequestError } from "./errors.js";
 import type {
@@ -58,6 +58,8 @@ ready.then(
 const browser =
   typeof window !== "undefined" || typeof (globalThis as { importScripts?: unknown }).importScripts === "function";
 
+type PageCode = Extract<keyof Contract, `PAGE_${string}`>;
+
 // Page events reach every live client (the core ignores them where they
 // mean nothing: closed, failed, idle).
 let pageListening = false;
@@ -69,10 +71,25 @@ function listenToPage() {
   };
   addEventListener("online", each((c) => x.online(c, 1)));
   addEventListener("offline", each((c) => x.online(c, 0)));
-  addEventListener("pageshow", each((c) => x.visible(c)));
+  // README "Tabs, sleep and the back/forward cache": the core decides.
+  const page = (name: string, code: PageCode) => each((c) => {
+    hosts.get(c)?.log("info", `page: ${name}`);
+    x.page(c, codes[code]);
+  });
+  addEventListener("pagehide", (e) => (e as PageTransitionEvent).persisted && page("cached", "PAGE_CACHED")());
+  addEventListener("pageshow", (e) =>
+    (e as PageTransitionEvent).persisted
+      ? page("restored", "PAGE_RESTORED")()
+      : page("shown", "PAGE_VISIBLE")());
   if (typeof document !== "undefined") {
-    document.addEventListener("visibilitychange", each((c) => document.visibilityState === "visible" && x.visible(c)));
+    document.addEventListener("resume", page("resumed", "PAGE_RESUMED"));
+    document.addEventListener("visibilitychange", () =>
+      document.visibilityState === "visible"
+        ? page("visible", "PAGE_VISIBLE")()
+        : page("hidden", "PAGE_HIDDEN")());
   }
+  const connection = (globalThis.navigator as { connection?: EventTarget } | undefined)?.connection;
+  connection?.addEventListener?.("change", page("network changed", "PAGE_NETWORK_CHANGED"));
 }
 
 /** One topic with at least one live `Subscription`. */

@@ -44,6 +44,8 @@ export interface HeartbeatOptions {
   /** null = the server's heartbeat_interval, else 25000. */
   intervalMs?: number | null;
   timeoutMs?: number;
+  /** Ping period while the page is hidden (default: the same as visible). */
+  hiddenIntervalMs?: number;
 }
 export interface QueueOptions {
   maxMessages?: number;

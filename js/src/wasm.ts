@@ -29,6 +29,12 @@ export interface Contract {
   STALE: number;
   KEY_SHIFT: number;
   KIND_MASK: number;
+  PAGE_CACHED: number;
+  PAGE_RESTORED: number;
+  PAGE_RESUMED: number;
+  PAGE_NETWORK_CHANGED: number;
+  PAGE_VISIBLE: number;
+  PAGE_HIDDEN: number;
 }
 
 /** The wasm's exports (src/exports.rs); a string is
@@ -51,7 +57,8 @@ export interface Exports {
   status(c: number): void;
   sub_state(c: number, p: number, l: number): void;
   online(c: number, on: number): void;
-  visible(c: number): void;
+  /** A page or device event: a `PAGE_*` code. */
+  page(c: number, event: number): void;
   timer(c: number): void;
   token(c: number, socket: number, p: number, l: number): void;
   token_failed(c: number, socket: number, p: number, l: number): void;

@@ -11,7 +11,7 @@ use tether_protocol::close::{self, CloseAction};
 use crate::config::{Config, Mode, Rng, DEFAULT_HEARTBEAT_INTERVAL_MS};
 use crate::phase::{Link, Phase};
 use crate::timers::{Timer, Timers};
-use crate::{SocketId, Timestamp};
+use crate::{PageEvent, SocketId, Timestamp};
 
 /// The connection state (`Tether.state`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -452,6 +452,14 @@ pub struct Client {
     online: bool,
     /// The app asked for a connection (`connect()`), and has not `close()`d.
     wanted: bool,
+    /// The link was closed for the back/forward cache; reconnect on restore.
+    cached: bool,
+    /// The page is hidden (`heartbeat.hidden_interval_ms` applies).
+    hidden: bool,
+    /// A deadline seen late was given a fresh budget once (see
+    /// [`Client::late`]); the next one seen late is a verdict. Cleared by
+    /// anything that shows the page ran: a frame, a new attempt, a resume.
+    grace_used: bool,
     last_socket: u64,
     subs: Vec<Sub>,
     /// The last [`Cursor`] drawn.
@@ -487,6 +495,9 @@ impl Client {
             client_id: None,
             rng: Rng::new(seed),
             online,
+            cached: false,
+            hidden: false,
+            grace_used: false,
             wanted: false,
             last_socket: 0,
             subs: Vec::new(),
@@ -513,6 +524,7 @@ impl Client {
         match self.state() {
             State::Idle | State::Closed | State::Failed => {
                 self.wanted = true;
+                self.cached = false;
                 self.attempt_or_offline(now, 0);
             }
             State::Offline => self.wanted = true,
@@ -554,6 +566,7 @@ impl Client {
             });
         }
         self.wanted = false;
+        self.cached = false;
         self.queue.clear();
         self.queue_bytes = 0;
         self.set_phase(now, Phase::Closed);
@@ -824,6 +837,7 @@ impl Client {
             return Verdict::Drop;
         }
         self.timers.set(Timer::Pong, None);
+        self.grace_used = false;
         let verdict = match frame {
             Inbound::Established {
                 client_id,
@@ -908,6 +922,7 @@ impl Client {
             return Verdict::Drop;
         }
         self.timers.set(Timer::Pong, None);
+        self.grace_used = false;
         self.on_next(cursor, offset)
     }
 
@@ -962,10 +977,62 @@ impl Client {
     /// The shell calls this on `visibilitychange` to visible and on
     /// `pageshow`: when open, pings at once (timers were likely throttled).
     pub fn handle_visible(&mut self, now: Timestamp) {
-        if self.state() == State::Open {
-            self.send_ping(now);
+        self.handle_page(now, PageEvent::Visible);
+    }
+
+    /// The shell calls this for a page or device event (see [`PageEvent`]).
+    /// None of them undoes an explicit `close()`, and none changes the
+    /// status unless the state really changes.
+    pub fn handle_page(&mut self, now: Timestamp, event: PageEvent) {
+        match event {
+            PageEvent::Cached => {
+                if matches!(
+                    self.state(),
+                    State::Connecting | State::Open | State::Reconnecting
+                ) {
+                    self.drop_link(close::code::NORMAL, "page cached");
+                    self.cached = true;
+                    self.set_phase(now, Phase::Idle);
+                }
+            }
+            PageEvent::Restored if self.cached => {
+                self.cached = false;
+                if self.wanted && self.state() == State::Idle {
+                    self.attempt_or_offline(now, 0);
+                }
+            }
+            PageEvent::Restored | PageEvent::Visible => {
+                self.hidden = false;
+                self.check_liveness(now, false);
+            }
+            PageEvent::Resumed | PageEvent::NetworkChanged => self.check_liveness(now, true),
+            PageEvent::Hidden => self.hidden = true,
         }
         self.report_status();
+    }
+
+    /// A ping at once when open. With `stale` (the page was frozen, the
+    /// device slept, the network changed) also: the time that passed does
+    /// not count against the link (a fresh pong deadline, a fresh connect
+    /// budget), and a wait for a retry ends now.
+    fn check_liveness(&mut self, now: Timestamp, stale: bool) {
+        if stale {
+            self.grace_used = false;
+        }
+        match self.phase {
+            Phase::Open { .. } => {
+                if stale {
+                    self.timers.set(Timer::Pong, None);
+                }
+                self.send_ping(now);
+            }
+            Phase::Connecting { .. } if stale => {
+                let deadline = now.add_ms(self.config.connect_timeout_ms);
+                self.timers.set(Timer::Connect, Some(deadline));
+            }
+            Phase::Reconnecting { retry } if stale => self.start_attempt(now, retry),
+            _ => {}
+        }
     }
 
     /// The shell calls this after every input, until `None`, and performs
@@ -1065,6 +1132,7 @@ impl Client {
     }
 
     fn start_attempt(&mut self, now: Timestamp, retry: u32) {
+        self.grace_used = false;
         self.last_socket += 1;
         let socket = SocketId(self.last_socket);
         let phase = Phase::Connecting {
@@ -1154,6 +1222,14 @@ impl Client {
         if self.phase.link().is_none() {
             return;
         }
+        if self.timers.due(Timer::Connect, now) && self.late(Timer::Connect, now) {
+            self.grace_used = true;
+            // Observed later than the budget itself (a throttled, frozen or
+            // sleeping page): the socket's events may still be queued. A
+            // fresh budget, rather than a verdict on our own lateness.
+            let deadline = now.add_ms(self.config.connect_timeout_ms);
+            self.timers.set(Timer::Connect, Some(deadline));
+        }
         if self.timers.due(Timer::Connect, now) {
             let mut why = String::from("connect timeout after ");
             frames::push_u64(&mut why, self.config.connect_timeout_ms);
@@ -1167,9 +1243,10 @@ impl Client {
             self.attempt_or_offline(now, 1);
             return;
         }
-        if let (Some(deadline), Some(hb)) = (self.timers.get(Timer::Pong), self.config.heartbeat) {
-            if deadline <= now {
-                if now.saturating_diff(deadline) > hb.timeout_ms {
+        if let Some(hb) = self.config.heartbeat {
+            if self.timers.due(Timer::Pong, now) {
+                if self.late(Timer::Pong, now) {
+                    self.grace_used = true;
                     // Missed by more than the timeout itself: the page was
                     // frozen, and replies may still sit in the event queue.
                     // Ask again rather than judge the link on our own lateness.
@@ -1187,6 +1264,24 @@ impl Client {
         if self.timers.due(Timer::Ping, now) {
             self.send_ping(now);
         }
+    }
+
+    /// Whether `timer`, due, is observed later than its own budget (the
+    /// connect timeout or the heartbeat timeout): the page or the device
+    /// was not running, not the link that failed; once, until the page
+    /// shows it ran (a hidden tab's timers are late every time, but its
+    /// socket events are not: a second late deadline is a verdict).
+    fn late(&self, timer: Timer, now: Timestamp) -> bool {
+        if self.grace_used {
+            return false;
+        }
+        let budget = match timer {
+            Timer::Connect => self.config.connect_timeout_ms,
+            _ => self.config.heartbeat.map_or(u64::MAX, |hb| hb.timeout_ms),
+        };
+        self.timers
+            .get(timer)
+            .is_some_and(|at| now.saturating_diff(at) > budget)
     }
 
     /// Records what failed, and when, for the status.
@@ -1241,7 +1336,11 @@ impl Client {
             self.timers
                 .set(Timer::Pong, Some(now.add_ms(hb.timeout_ms)));
         }
-        self.timers.set(Timer::Ping, Some(now.add_ms(*interval_ms)));
+        let every = match hb.hidden_interval_ms {
+            Some(ms) if self.hidden => ms,
+            _ => *interval_ms,
+        };
+        self.timers.set(Timer::Ping, Some(now.add_ms(every)));
         self.actions.push_back(Action::Send {
             socket: link.socket,
             text,

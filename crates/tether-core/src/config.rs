@@ -104,6 +104,8 @@ pub struct Heartbeat {
     pub interval_ms: Option<u64>,
     /// The link is dead when nothing at all arrived this long after a ping.
     pub timeout_ms: u64,
+    /// Ping period while the page is hidden; `None`: the same as visible.
+    pub hidden_interval_ms: Option<u64>,
 }
 
 impl Default for Heartbeat {
@@ -111,6 +113,7 @@ impl Default for Heartbeat {
         Heartbeat {
             interval_ms: None,
             timeout_ms: 10_000,
+            hidden_interval_ms: None,
         }
     }
 }

@@ -30,6 +30,7 @@ extern crate alloc;
 mod client;
 mod config;
 mod decode;
+mod page;
 mod phase;
 mod timers;
 
@@ -41,6 +42,7 @@ pub use config::{
     Backoff, Config, Heartbeat, Jitter, Mode, QueueLimits, DEFAULT_HEARTBEAT_INTERVAL_MS,
 };
 pub use decode::{decode, Dialect, Field, Fields, FrameType};
+pub use page::PageEvent;
 pub use tether_protocol::client::Position;
 
 /// A point in time: milliseconds of a monotonic clock, as given by the

@@ -47,6 +47,7 @@ fn interval_from_server_or_config() {
     cfg.heartbeat = Some(Heartbeat {
         interval_ms: Some(3_000),
         timeout_ms: 1_000,
+        hidden_interval_ms: None,
     });
     let mut s = Shell::new(cfg);
     s.connect();

@@ -78,6 +78,8 @@ impl ConfigIn {
             heartbeat: self.heartbeat.map(|(interval, timeout)| Heartbeat {
                 interval_ms: interval.map(Ms::get),
                 timeout_ms: timeout.get(),
+                // Not drawn: the corpus's inputs keep their meaning.
+                hidden_interval_ms: None,
             }),
             queue: QueueLimits {
                 max_messages: usize::from(self.max_messages % 16),
