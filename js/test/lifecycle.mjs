@@ -4,7 +4,9 @@
 // below is checked by a "mechanism_" test):
 // - back/forward cache: real. Playwright's `--disable-back-forward-cache`
 //   is dropped; `goBack` waits for the commit only (a page restored from
-//   the cache fires `pageshow`, not `load`).
+//   the cache fires `pageshow`, not `load`). The cache hides and freezes
+//   the page for real (pagehide, visibilitychange, freeze ... resume,
+//   visibilitychange, pageshow), the only real freeze headless gives.
 // - hidden and frozen: emulated. Headless Chromium keeps every page
 //   visible (a minimized window, a tab behind another, CDP
 //   `Page.setWebLifecycleState` "frozen" all leave `visibilityState`
@@ -135,9 +137,13 @@ function installLife() {
   addEventListener("offline", () => record("offline"));
   for (const type of ["visibilitychange", "freeze", "resume"]) document.addEventListener(type, () => record(type));
   /** @type {any} */ (navigator).connection?.addEventListener("change", () => record("connection"));
+  // Emulated hidden overrides the real state; otherwise the real one shows
+  // (the cache's own visibilitychange events stay true).
+  const real = Object.getOwnPropertyDescriptor(Document.prototype, "visibilityState").get;
   let hidden = false;
-  Object.defineProperty(document, "visibilityState", { configurable: true, get: () => (hidden ? "hidden" : "visible") });
-  Object.defineProperty(document, "hidden", { configurable: true, get: () => hidden });
+  const state = () => (hidden ? "hidden" : real.call(document));
+  Object.defineProperty(document, "visibilityState", { configurable: true, get: state });
+  Object.defineProperty(document, "hidden", { configurable: true, get: () => state() === "hidden" });
   const setHidden = (h) => {
     hidden = h;
     document.dispatchEvent(new Event("visibilitychange"));
@@ -166,11 +172,10 @@ function installLife() {
     freeze: () => document.dispatchEvent(new Event("freeze")),
   };
 }
-/** What the stalled page runs when it is resumed, before anything that
- * waited: notes when (`life.resumedAt`, the page's clock) and, when it was
- * frozen, fires `resume`. */
-const ON_RESUME = (frozen) =>
-  `window.life.resumedAt = performance.now();${frozen ? ` document.dispatchEvent(new Event("resume"));` : ""}`;
+/** What the stalled page runs as it is resumed, before anything that
+ * waited: notes when (`life.resumedAt`, the page's clock). (An event
+ * dispatched there reaches no listener: `resume` is fired just after.) */
+const ON_RESUME = "window.life.resumedAt = performance.now();";
 
 /** The server's /metrics (from Node, no Origin) as `{name: value}`. */
 export async function metrics(wsUrl) {
@@ -278,9 +283,9 @@ export function lifecycleSuite() {
       /**
        * Stalls the page's JS (CDP Debugger.pause) for at least `ms`, runs
        * `during()` (from Node) meanwhile, then resumes it; `frozen`: the
-       * page hears `freeze` before and `resume` after (before anything that
-       * waited). Resolves with when it resumed (Node's performance.now();
-       * the page's own clock: `life.resumedAt`). `run`: script to stall
+       * page hears `freeze` before and `resume` right after. Resolves
+       * with when it resumed (Node's performance.now(); the page's own
+       * clock: `life.resumedAt`). `run`: script to stall
        * in, at its `debugger;` statement (e.g. right after a call),
        * instead of wherever the page is.
        */
@@ -303,10 +308,11 @@ export function lifecycleSuite() {
         const left = ms - (performance.now() - start);
         // The stall's length is the fault being injected, not a wait for anything.
         if (left > 0) await new Promise((r) => setTimeout(r, left));
-        await cdp.send("Debugger.evaluateOnCallFrame", { callFrameId: callFrames[0].callFrameId, expression: ON_RESUME(frozen) });
+        await cdp.send("Debugger.evaluateOnCallFrame", { callFrameId: callFrames[0].callFrameId, expression: ON_RESUME });
         const resumedAt = performance.now();
         await cdp.send("Debugger.resume");
         await cdp.send("Debugger.disable");
+        if (frozen) await page.evaluate(() => document.dispatchEvent(new Event("resume")));
         return resumedAt;
       },
     };

@@ -42,6 +42,13 @@ test("mechanism_back_forward_cache", async () => {
     const shown = await p.back();
     assert.equal(shown.persisted, true, `restored from the cache: ${JSON.stringify(shown)}`);
     assert.deepEqual(p.notCached, []);
+    // The cache hides and freezes the page for real: the one way to get
+    // real `freeze` / `resume` and a hidden document in headless Chromium
+    // (while the page runs nothing).
+    const seen = await p.page.evaluate(() =>
+      window.life.events.map((e) => `${e.type}${e.persisted === undefined ? "" : `(${e.persisted})`}:${e.visibility}`));
+    assert.deepEqual(seen, ["pagehide(true):visible", "visibilitychange:hidden", "freeze:hidden",
+      "resume:hidden", "visibilitychange:visible", "pageshow(true):visible"]);
 
     // A page with a socket left open enters the cache too (this Chromium
     // does not refuse it), but keeps the socket while away and loses it
@@ -229,7 +236,7 @@ const unexpected = (problems) => problems.filter((x) => !FAILED_HANDSHAKE.test(x
 // mechanism_back_forward_cache); on pageshow (persisted) it connects at
 // once, not after a backoff step, and recovers what was published while
 // away, in order, once.
-test("bfcache_closes_the_socket_while_cached_then_reconnects_at_once_and_recovers", async () => {
+test("bfcache_closes_the_socket_while_cached_then_reconnects_at_once_and_recovers", async (t) => {
   const ws = await suite.kit.startServer("bf-s");
   const p = await suite.open();
   try {
@@ -260,6 +267,7 @@ test("bfcache_closes_the_socket_while_cached_then_reconnects_at_once_and_recover
         log: since(log).map((l) => `${l.level} ${l.message}`),
       };
     });
+    t.diagnostic(`open ${Math.round(r.openedAfterShowMs)} ms after pageshow; log after pagehide: ${r.log.join(", ")}`);
     assert.deepEqual([...first, ...missed], [1, 2, 3, 4, 5], "the server numbers the publications");
     assert.deepEqual(got.offsets, [1, 2, 3, 4, 5], `in order, none missed or repeated: ${JSON.stringify(got)}`);
     assert.deepEqual(got.n, [1, 2, 3, 4, 5]);
@@ -282,7 +290,7 @@ test("bfcache_closes_the_socket_while_cached_then_reconnects_at_once_and_recover
 // half-open meanwhile, with publications it missed: on resume the client
 // pings at once, finds no answer within the heartbeat timeout (the
 // interval, 30 s, plays no part), reconnects and recovers.
-test("frozen_then_resumed_checks_liveness_at_once_and_recovers", async () => {
+test("frozen_then_resumed_checks_liveness_at_once_and_recovers", async (t) => {
   await suite.kit.startServer("frozen-s");
   const ws = await suite.kit.startProxy("frozen-p", "frozen-s");
   const p = await suite.open();
@@ -314,6 +322,7 @@ test("frozen_then_resumed_checks_liveness_at_once_and_recovers", async () => {
     const subscribed = await p.page.evaluate(() =>
       window.c.subEvents.seen.filter((e) => e.at >= window.life.resumedAt && e.state === "subscribed"));
     await p.page.evaluate(() => window.life.show());
+    t.diagnostic(`liveness ping ${Math.round(ping.at - resumedAt)} ms after the resume, dead link noticed after ${Math.round(noticedAfterMs)} ms`);
     assert.ok(ping.at - resumedAt <= SLACK_MS, `the liveness ping went ${Math.round(ping.at - resumedAt)} ms after the resume`);
     assert.match(dead.lastError ?? "", /^heartbeat timeout/, `the unanswered ping found the dead link: ${JSON.stringify(dead)}`);
     assert.ok(noticedAfterMs <= TIMEOUT_MS + SLACK_MS, `dead link noticed ${Math.round(noticedAfterMs)} ms after the resume`);
@@ -370,7 +379,7 @@ test("hidden_late_heartbeat_deadline_is_not_a_dead_link", async () => {
 
 // A retry that falls due while the tab is hidden and its timers late
 // still happens, late, without the tab becoming visible.
-test("hidden_retry_due_while_hidden_happens", async () => {
+test("hidden_retry_due_while_hidden_happens", async (t) => {
   await suite.kit.startServer("hidden-retry-s");
   const ws = await suite.kit.startProxy("hidden-retry-p", "hidden-retry-s");
   const p = await suite.open();
@@ -389,6 +398,7 @@ test("hidden_retry_due_while_hidden_happens", async () => {
       events: window.life.events.map((e) => e.type),
     }));
     await p.page.evaluate(() => window.life.show());
+    t.diagnostic(`the overdue retry ran ${Math.round(r.attemptAfterResumeMs)} ms after the resume`);
     assert.equal(r.visibility, "hidden", "reopened while still hidden");
     assert.deepEqual(r.events, ["visibilitychange"], "the only page event was the hide");
     assert.ok(r.attemptAfterResumeMs <= SLACK_MS, `the overdue retry ran ${Math.round(r.attemptAfterResumeMs)} ms after the resume`);
@@ -431,7 +441,7 @@ test("hidden_late_connect_deadline_is_not_a_failed_attempt", async () => {
 // Open: a liveness ping goes at once on the resume and the healthy link is
 // kept. Reconnecting: the overdue attempt runs at once on the resume.
 // (The 10-minute clock jump is the core's fake-clock test.)
-test("sleep_stalled_timers_check_liveness_at_once_and_retry_at_once", async () => {
+test("sleep_stalled_timers_check_liveness_at_once_and_retry_at_once", async (t) => {
   await suite.kit.startServer("sleep-s");
   const ws = await suite.kit.startProxy("sleep-p", "sleep-s");
   const p = await suite.open();
@@ -462,6 +472,7 @@ test("sleep_stalled_timers_check_liveness_at_once_and_retry_at_once", async () =
     const wokeAt = await p.stall(STEP_MS + 4000);
     const socket = await p.ws.until("the attempt after the wake", () => p.ws.sockets[socketsBefore], 5000);
     await untilState(p, "open again", "open", 10_000);
+    t.diagnostic(`open: ping ${Math.round(ping.at - resumedAt)} ms after the wake; reconnecting: attempt ${Math.round(socket.createdAt - wokeAt)} ms after the wake`);
     assert.ok(socket.createdAt - wokeAt <= SLACK_MS, `reconnecting: the attempt ran ${Math.round(socket.createdAt - wokeAt)} ms after the wake`);
     assert.equal(p.ws.sockets.length, socketsBefore + 1, "one attempt, not one per missed step");
     assert.deepEqual(unexpected(p.problems), []);
