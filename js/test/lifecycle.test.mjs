@@ -337,6 +337,30 @@ test("frozen_then_resumed_checks_liveness_at_once_and_recovers", async (t) => {
   }
 });
 
+// Resumed while waiting to retry: the wait ends at once (README "Tabs,
+// sleep and the back/forward cache"), not after the 30 s step.
+test("frozen_while_reconnecting_resume_attempts_at_once", async (t) => {
+  await suite.kit.startServer("frozen-retry-s");
+  const ws = await suite.kit.startProxy("frozen-retry-p", "frozen-retry-s");
+  const p = await suite.open();
+  try {
+    await client(p, ws, { backoff: { initialMs: 30_000, maxMs: 30_000, jitter: "none" } });
+    await suite.kit.proxyCut("frozen-retry-p");
+    await untilState(p, "reconnecting", "reconnecting");
+    await p.page.evaluate(() => window.life.hide());
+    const socketsBefore = p.ws.sockets.length;
+    const resumedAt = await p.stall(500, async () => {}, { frozen: true });
+    const socket = await p.ws.until("the attempt after the resume", () => p.ws.sockets[socketsBefore], 5000);
+    await untilState(p, "open again", "open", 5000);
+    await p.page.evaluate(() => window.life.show());
+    t.diagnostic(`attempt ${Math.round(socket.createdAt - resumedAt)} ms after the resume`);
+    assert.ok(socket.createdAt - resumedAt <= SLACK_MS, `the attempt ran ${Math.round(socket.createdAt - resumedAt)} ms after the resume`);
+    assert.deepEqual(unexpected(p.problems), []);
+  } finally {
+    await p.close();
+  }
+});
+
 // A hidden tab whose timers run late (a stall: Chromium's intensive
 // throttling cannot be reached headless, see lifecycle.mjs). The link is
 // healthy but a ping is outstanding when the page stalls, and its answer
@@ -475,6 +499,103 @@ test("sleep_stalled_timers_check_liveness_at_once_and_retry_at_once", async (t) 
     t.diagnostic(`open: ping ${Math.round(ping.at - resumedAt)} ms after the wake; reconnecting: attempt ${Math.round(socket.createdAt - wokeAt)} ms after the wake`);
     assert.ok(socket.createdAt - wokeAt <= SLACK_MS, `reconnecting: the attempt ran ${Math.round(socket.createdAt - wokeAt)} ms after the wake`);
     assert.equal(p.ws.sockets.length, socketsBefore + 1, "one attempt, not one per missed step");
+    assert.deepEqual(unexpected(p.problems), []);
+  } finally {
+    await p.close();
+  }
+});
+
+// `heartbeat.hiddenIntervalMs`: a hidden page pings at that period, not
+// at `intervalMs`; visible again, it pings at once.
+test("hidden_interval_spaces_pings_then_visible_pings_at_once", async (t) => {
+  await suite.kit.startServer("hidden-iv-s");
+  const ws = await suite.kit.startProxy("hidden-iv-p", "hidden-iv-s");
+  const p = await suite.open();
+  const INTERVAL_MS = 200;
+  const WINDOW_MS = 2000;
+  try {
+    await client(p, ws, { heartbeat: { intervalMs: INTERVAL_MS, hiddenIntervalMs: 60_000, timeoutMs: 1000 } });
+    const pings = (from) => p.ws.frames.slice(from).filter((f) => f.dir === "sent" && f.data?.type === "ping");
+    let from = p.ws.frames.length;
+    await p.ws.until("visible pings at intervalMs", () => pings(from).length >= 3, 5000);
+    await p.page.evaluate(() => window.life.hide());
+    from = p.ws.frames.length;
+    // An observation period: how many pings a hidden page sends.
+    await new Promise((r) => setTimeout(r, WINDOW_MS));
+    const hiddenPings = pings(from).length;
+    from = p.ws.frames.length;
+    const shownAt = performance.now();
+    await p.page.evaluate(() => window.life.show());
+    const ping = await p.ws.until("a ping on visible", () => pings(from)[0], 5000);
+    t.diagnostic(`${hiddenPings} pings in ${WINDOW_MS} ms hidden (${WINDOW_MS / INTERVAL_MS} due visible); visible: ping after ${Math.round(ping.at - shownAt)} ms`);
+    assert.ok(hiddenPings <= 1, `${hiddenPings} pings in ${WINDOW_MS} ms while hidden`);
+    assert.ok(ping.at - shownAt <= SLACK_MS, `visible: a ping ${Math.round(ping.at - shownAt)} ms after`);
+    assert.equal(await p.page.evaluate(() => window.c.t.state), "open");
+    assert.deepEqual(unexpected(p.problems), []);
+  } finally {
+    await p.close();
+  }
+});
+
+// A network change (`navigator.connection` `change`): a ping at once. A
+// link that survived is kept; a dead one is replaced within the heartbeat
+// timeout, not at the next scheduled ping (30 s); and while waiting to
+// retry (30 s step), a change means an attempt at once.
+test("network_change_checks_liveness_at_once", async (t) => {
+  await suite.kit.startServer("net-s");
+  const ws = await suite.kit.startProxy("net-p", "net-s");
+  const p = await suite.open();
+  const TIMEOUT_MS = 1000;
+  let type = 0;
+  const change = async () => {
+    const before = await p.page.evaluate(() => window.life.events.filter((e) => e.type === "connection").length);
+    type += 1;
+    // The event needs a change in what the page can see (downlink, rtt,
+    // effectiveType): connectionType alone is not shown on desktop.
+    const bytesPerS = type % 2 ? 500_000 : 1_000_000;
+    const at = performance.now();
+    await p.cdp.send("Network.emulateNetworkConditions", {
+      offline: false, latency: 0, downloadThroughput: bytesPerS, uploadThroughput: bytesPerS, connectionType: type % 2 ? "cellular4g" : "wifi",
+    });
+    await p.page.evaluate((n) => window.life.until("a connection change", (ev) => ev.filter((e) => e.type === "connection").length > n), before);
+    return at;
+  };
+  try {
+    await client(p, ws, {
+      heartbeat: { intervalMs: 30_000, timeoutMs: TIMEOUT_MS },
+      backoff: { initialMs: 30_000, maxMs: 30_000, jitter: "none" },
+    });
+    const accepted = await suite.kit.proxyAccepted("net-p");
+    const pingAfter = (from) => p.ws.until("a ping after the change",
+      () => p.ws.frames.slice(from).find((f) => f.dir === "sent" && f.data?.type === "ping"), 5000);
+
+    let from = p.ws.frames.length;
+    const changedAt = await change();
+    const kept = await pingAfter(from);
+    await p.page.evaluate(() => window.sdk.until(window.c.t, "its answer", (s) => s.rttMs !== null, 5000));
+    assert.ok(kept.at - changedAt <= SLACK_MS, `survived: ping ${Math.round(kept.at - changedAt)} ms after the change`);
+    assert.equal(await p.page.evaluate(() => window.c.t.state), "open");
+    assert.equal(await suite.kit.proxyAccepted("net-p"), accepted, "survived: the same TCP connection");
+
+    await suite.kit.proxyMode("net-p", "blackhole");
+    from = p.ws.frames.length;
+    const changedDeadAt = await change();
+    const probe = await pingAfter(from);
+    const dead = await p.page.evaluate((ms) => window.sdk.until(window.c.t, "the dead link replaced", (s) => s.state !== "open", ms), TIMEOUT_MS + 3000);
+    const deadAfterMs = performance.now() - changedDeadAt;
+    assert.ok(probe.at - changedDeadAt <= SLACK_MS, `dead: ping ${Math.round(probe.at - changedDeadAt)} ms after the change`);
+    assert.match(dead.lastError ?? "", /^heartbeat timeout/);
+    assert.ok(deadAfterMs <= TIMEOUT_MS + SLACK_MS, `dead: noticed ${Math.round(deadAfterMs)} ms after the change`);
+
+    await untilState(p, "waiting to retry", "reconnecting");
+    await suite.kit.proxyMode("net-p", "pass");
+    const socketsBefore = p.ws.sockets.length;
+    const changedRetryAt = await change();
+    const socket = await p.ws.until("the attempt after the change", () => p.ws.sockets[socketsBefore], 5000);
+    await untilState(p, "open again", "open", 5000);
+    const attemptMs = socket.createdAt - changedRetryAt;
+    t.diagnostic(`survived: ping ${Math.round(kept.at - changedAt)} ms after the change; dead: ping ${Math.round(probe.at - changedDeadAt)} ms, replaced ${Math.round(deadAfterMs)} ms after; reconnecting: attempt ${Math.round(attemptMs)} ms after`);
+    assert.ok(attemptMs <= SLACK_MS, `reconnecting: attempt ${Math.round(attemptMs)} ms after the change`);
     assert.deepEqual(unexpected(p.problems), []);
   } finally {
     await p.close();
