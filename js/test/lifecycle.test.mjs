@@ -15,12 +15,28 @@ const suite = lifecycleSuite();
 const SLACK_MS = 500;
 
 /** A plain WebSocket in the page (`window.raw.socket`); resolves once open.
- * `raw.messages`: what it received; `raw.closed`: resolves with its close code. */
+ * `raw.message(type)`: resolves with the first message of that type
+ * (`{at, data}`); `raw.closed`: resolves with its close code. */
 const openRaw = (page, url) => page.evaluate((url) => new Promise((resolve, reject) => {
   const s = new WebSocket(url);
   const messages = [];
-  s.onmessage = (e) => messages.push({ at: performance.now(), data: JSON.parse(e.data) });
-  window.raw = { socket: s, messages, closed: new Promise((r) => s.addEventListener("close", (e) => r(e.code))) };
+  const waits = new Set();
+  s.onmessage = (e) => {
+    messages.push({ at: performance.now(), data: JSON.parse(e.data) });
+    for (const w of [...waits]) w();
+  };
+  const message = (type) => new Promise((done) => {
+    const check = () => {
+      const m = messages.find((x) => x.data.type === type);
+      if (m) {
+        waits.delete(check);
+        done(m);
+      }
+    };
+    waits.add(check);
+    check();
+  });
+  window.raw = { socket: s, message, closed: new Promise((r) => s.addEventListener("close", (e) => r(e.code))) };
   s.onopen = () => resolve(null);
   s.onerror = () => reject(new Error("raw socket failed"));
 }), url);
@@ -118,37 +134,29 @@ test("mechanism_headless_chromium_neither_hides_nor_freezes_a_page", async () =>
 });
 
 // The stall that stands for a frozen page, late timers and sleep: the
-// page's timers and socket events wait for the resume, then run late; the
-// browser receives the frame meanwhile.
+// page's timers and socket events wait for the resume, then run late (CDP's
+// socket events, which come from the page's renderer, too).
 test("mechanism_stall_holds_timers_and_socket_events", async () => {
   const ws = await suite.kit.startServer("m-stall-s");
   const p = await suite.open();
   const STALL_MS = 1000;
   try {
     await openRaw(p.page, ws);
-    await p.page.evaluate(() => new Promise((resolve) => {
+    await p.page.evaluate(() => {
       window.raw.socket.send(JSON.stringify({ type: "subscribe", id: 1, topic: "miners" }));
-      const check = () => window.raw.messages.some((m) => m.data.type === "subscribed") ? resolve(null) : setTimeout(check, 10);
-      check();
-    }));
+      return window.raw.message("subscribed");
+    });
     const armedAt = await p.page.evaluate(() => {
-      window.probes = { timerAt: null };
-      const at = performance.now();
-      setTimeout(() => (window.probes.timerAt = performance.now()), 100);
-      return at;
+      window.probes = { timer: new Promise((r) => setTimeout(() => r(performance.now()), 100)) };
+      return performance.now();
     });
     const before = p.ws.frames.length;
     // The server has sent it when publish answers.
     const resumedAt = await p.stall(STALL_MS, () => suite.kit.publish("m-stall-s", "miners", { n: 1 }));
-    // CDP's socket events come from the page's renderer: they wait too.
     const frame = await p.ws.until("the publication in CDP", () => p.ws.frames.slice(before).find((f) => f.data.type === "publication"));
-    const r = await p.page.evaluate(() => new Promise((resolve) => {
-      const check = () => {
-        const m = window.raw.messages.find((x) => x.data.type === "publication");
-        if (m && window.probes.timerAt !== null) resolve({ messageAt: m.at, timerAt: window.probes.timerAt });
-        else setTimeout(check, 10);
-      };
-      check();
+    const r = await p.page.evaluate(async () => ({
+      messageAt: (await window.raw.message("publication")).at,
+      timerAt: await window.probes.timer,
     }));
     assert.ok(frame.at >= resumedAt, "CDP reports the frame once the page runs again");
     assert.ok(r.timerAt - armedAt >= STALL_MS - 50, `a 100 ms timer fired ${Math.round(r.timerAt - armedAt)} ms after it was armed`);
