@@ -52,10 +52,12 @@ export async function control(controlUrl, path, body = "") {
 const TYPES = { ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".html": "text/html" };
 
 /** Serves the test pages (js/test) over the built SDK (TETHER_SDK_DIR). */
-export async function startStatic() {
+export async function startStatic(pages = {}) {
   const server = createServer(async (req, res) => {
     const path = new URL(req.url, "http://x").pathname;
     if (path === "/favicon.ico") return res.writeHead(204).end();
+    // Extra pages a test file navigates to (HTML by path).
+    if (pages[path]) return res.writeHead(200, { "content-type": "text/html" }).end(pages[path]);
     const file = path === "/" ? join(HERE, "page.html")
       : ["/page.js", "/matrix.js"].includes(path) ? join(HERE, path) : join(SDK_DIR, path);
     try {
@@ -73,9 +75,11 @@ export async function startStatic() {
 const CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
   "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
 
-export async function launch() {
+/** Headless Chromium; `options` go to Playwright's launch (e.g.
+ * `ignoreDefaultArgs` to let the back/forward cache work). */
+export async function launch(options = {}) {
   const { chromium } = await import(process.env.PLAYWRIGHT_CORE ?? join(ROOT, "tools/node_modules/playwright-core/index.mjs"));
-  return chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  return chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS, ...options });
 }
 
 /** A fresh page on the test page, recording console errors and warnings. */
@@ -97,6 +101,24 @@ export async function openPage(browser, staticUrl, controlUrl) {
  * was abandoned (a connect timeout): expected wherever a test causes one. */
 export const FAILED_HANDSHAKE = /WebSocket connection to .* failed|WebSocket is closed before the connection is established/;
 
+/** Registers `before`/`after` for one test file's control server, static
+ * server (`pages`: extra HTML by path) and Chromium (`launchOptions`);
+ * returns the object they fill in: `ctl`, `web`, `browser`. */
+export function startSuite({ pages = {}, launchOptions = {} } = {}) {
+  const suite = {};
+  before(async () => {
+    suite.ctl = await startControl();
+    suite.web = await startStatic(pages);
+    suite.browser = await launch(launchOptions);
+  });
+  after(async () => {
+    await suite.browser?.close();
+    await suite.web?.close();
+    await suite.ctl?.stop();
+  });
+  return suite;
+}
+
 /**
  * One test file's control server, static server and Chromium, started in
  * `before` and stopped in `after`. `run(fn, arg, prelude?)` evaluates
@@ -106,17 +128,7 @@ export const FAILED_HANDSHAKE = /WebSocket connection to .* failed|WebSocket is 
  * errors and warnings it printed.
  */
 export function browserSuite() {
-  const suite = {};
-  before(async () => {
-    suite.ctl = await startControl();
-    suite.web = await startStatic();
-    suite.browser = await launch();
-  });
-  after(async () => {
-    await suite.browser?.close();
-    await suite.web?.close();
-    await suite.ctl?.stop();
-  });
+  const suite = startSuite();
   suite.run = async (fn, arg, prelude) => {
     const { page, problems, close } = await openPage(suite.browser, suite.web.url, suite.ctl.url);
     try {

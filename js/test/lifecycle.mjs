@@ -20,50 +20,10 @@
 //   `change`.
 // Socket traffic is watched from outside the page, on CDP's Network
 // events: what the page really sent and when.
-import { readFile } from "node:fs/promises";
-import { createServer } from "node:http";
-import { dirname, extname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { after, before } from "node:test";
-import { SDK_DIR, control, startControl } from "./harness.mjs";
+import { control, startSuite } from "./harness.mjs";
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const ROOT = resolve(HERE, "../..");
-const TYPES = { ".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm", ".html": "text/html" };
 /** Another same-origin page to navigate to. */
 const AWAY = "<!doctype html><meta charset=utf-8><title>away</title><p>away</p>";
-
-/** The test page (page.html over the built SDK) plus `/away`. */
-async function startStatic() {
-  const server = createServer(async (req, res) => {
-    const path = new URL(req.url, "http://x").pathname;
-    if (path === "/favicon.ico") return res.writeHead(204).end();
-    if (path === "/away") return res.writeHead(200, { "content-type": "text/html" }).end(AWAY);
-    const file = path === "/" ? join(HERE, "page.html") : path === "/page.js" ? join(HERE, path) : join(SDK_DIR, path);
-    try {
-      const body = await readFile(file);
-      res.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" });
-      res.end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  await new Promise((r) => server.listen(0, "127.0.0.1", () => r(null)));
-  const { port } = /** @type {import("node:net").AddressInfo} */ (server.address());
-  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((r) => server.close(r)) };
-}
-
-const CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
-
-async function launch() {
-  const { chromium } = await import(process.env.PLAYWRIGHT_CORE ?? join(ROOT, "tools/node_modules/playwright-core/index.mjs"));
-  return chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: CHROMIUM_ARGS,
-    ignoreDefaultArgs: ["--disable-back-forward-cache"],
-  });
-}
 
 /** Resolves once `pred()` holds, checked now and after every `wake()`; rejects after `ms`. */
 function waiter() {
@@ -212,17 +172,8 @@ export async function poll(what, cond, ms = 10_000) {
  * cache), `away()`, `back()`, `stall(...)`, `close()`.
  */
 export function lifecycleSuite() {
-  const suite = {};
-  before(async () => {
-    suite.ctl = await startControl();
-    suite.web = await startStatic();
-    suite.browser = await launch();
-  });
-  after(async () => {
-    await suite.browser?.close();
-    await suite.web?.close();
-    await suite.ctl?.stop();
-  });
+  // Playwright turns the back/forward cache off by default.
+  const suite = startSuite({ pages: { "/away": AWAY }, launchOptions: { ignoreDefaultArgs: ["--disable-back-forward-cache"] } });
   /** POST to the control server. */
   suite.control = (path, body = "") => control(suite.ctl.url, path, body);
   suite.kit = {
