@@ -639,6 +639,28 @@ impl Client {
         self.report_status();
     }
 
+    /// Moves `topic`'s position back to `since` (same epoch, earlier) and,
+    /// when open, asks the server again from there: what follows is
+    /// delivered again from that point (a shared connection's new leader,
+    /// when a tab that saw less joins: `share::HubAction::Recover`; each
+    /// tab's `share::Member` drops what it had).
+    pub fn recover_from(&mut self, _now: Timestamp, topic: &str, since: Position) {
+        let Some(sub) = self.subs.iter_mut().find(|s| s.topic == topic) else {
+            return;
+        };
+        match &sub.pos {
+            Some(pos) if pos.epoch == since.epoch && since.offset < pos.offset => {}
+            _ => return,
+        }
+        sub.pos = Some(since);
+        if sub.state == SubState::Failed || !sub.recover {
+            return;
+        }
+        if let Some(link) = self.phase.open_link() {
+            write_subscribe(link, sub, &mut self.actions);
+        }
+    }
+
     /// The shell calls this when the last callback of `topic` unsubscribes.
     /// Sends `unsubscribe` when the server knows the subscription; while
     /// disconnected it is simply forgotten (never re-sent). Emits

@@ -32,6 +32,7 @@ mod config;
 mod decode;
 mod page;
 mod phase;
+pub mod share;
 mod timers;
 
 pub use client::{
