@@ -115,7 +115,8 @@ pub enum Step {
         timeout: Ms,
     },
     Online(bool),
-    Visible,
+    /// A page or device event (`PageEvent`, by index).
+    Page(u8),
     // Socket events.
     SocketOpen(Sock),
     SocketError(Sock),

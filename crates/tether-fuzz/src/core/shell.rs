@@ -25,13 +25,23 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use tether_core::{
-    Action, Client, Cursor, Event, Inbound, QueueLimits, RequestError, RequestKey, SocketId, State,
-    SubState, Timestamp, Verdict,
+    Action, Client, Cursor, Event, Inbound, PageEvent, QueueLimits, RequestError, RequestKey,
+    SocketId, State, SubState, Timestamp, Verdict,
 };
 use tether_protocol::client as frames;
 
 use super::input::{Body, CursorIn, Frame, Id, Sock, Start, Step, TimerMode, TOPICS};
 use crate::checks::Checks;
+
+/// Every page event, for `Step::Page`.
+const PAGE_EVENTS: [PageEvent; 6] = [
+    PageEvent::Cached,
+    PageEvent::Restored,
+    PageEvent::Resumed,
+    PageEvent::NetworkChanged,
+    PageEvent::Visible,
+    PageEvent::Hidden,
+];
 
 /// Start time: a realistic `Date.now()`.
 const T0: u64 = 1_700_000_000_000;
@@ -142,9 +152,19 @@ impl Shell {
                 self.c.handle_online(now, *online);
                 self.settle();
             }
-            Step::Visible => {
-                self.c.handle_visible(now);
+            Step::Page(n) => {
+                let event = PAGE_EVENTS[usize::from(*n) % PAGE_EVENTS.len()];
+                let closed = self.c.state() == State::Closed;
+                let opens = self.latest;
+                self.c.handle_page(now, event);
                 self.settle();
+                if closed {
+                    assert_eq!(self.c.state(), State::Closed, "{event:?} undid close()");
+                    assert_eq!(
+                        self.latest, opens,
+                        "{event:?} opened a socket after close()"
+                    );
+                }
             }
             Step::SocketOpen(sock) => {
                 let socket = self.socket(*sock);
