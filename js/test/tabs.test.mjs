@@ -299,7 +299,8 @@ test("mechanism_broadcast_channel_busy_tab_gets_all_debugger_paused_tab_loses", 
 
 // A cached page with a channel open: cached, and restored working, when
 // nothing is posted meanwhile; a message posted while it is cached evicts
-// it (BroadcastChannelOnMessage) and is never delivered to it.
+// it (BroadcastChannelOnMessage) and is never delivered to it; closing the
+// channel on pagehide keeps it cacheable.
 test("mechanism_broadcast_channel_and_the_back_forward_cache", async () => {
   const { tabs, close } = await suite.tabs(3);
   try {
@@ -318,6 +319,24 @@ test("mechanism_broadcast_channel_and_the_back_forward_cache", async () => {
     const back = await cached.page.evaluate(() => ({ persisted: window.tab.events.at(-1).persisted, got: window.tab.got }));
     assert.deepEqual(back, { persisted: false, got: undefined }, "evicted: loaded afresh, the message lost with the old page");
     assert.ok(cached.notCached.includes("BroadcastChannelOnMessage"), `CDP's reasons: ${cached.notCached}`);
+
+    // A page that closes its channel on pagehide (and opens one again on
+    // pageshow) stays cacheable whatever is posted meanwhile; it misses
+    // those messages and must catch up.
+    await cached.page.evaluate(() => {
+      window.tab.listen("bus");
+      addEventListener("pagehide", () => window.tab.channel.close());
+      addEventListener("pageshow", (e) => {
+        if (/** @type {PageTransitionEvent} */ (e).persisted) window.tab.listen("bus");
+      });
+    });
+    await cached.page.goto(`${suite.web.url}/away`);
+    await sender.page.evaluate(() => window.tab.channel.postMessage("while cached, closed"));
+    await other.page.evaluate(() => window.tab.until(3));
+    await cached.page.goBack({ waitUntil: "commit" });
+    assert.equal(await cached.page.evaluate(() => window.tab.events.at(-1).persisted), true, "restored from the cache");
+    await sender.page.evaluate(() => window.tab.channel.postMessage("after the second restore"));
+    assert.deepEqual(await cached.page.evaluate(() => window.tab.until(1).then(() => window.tab.got.map((m) => m.data))), ["after the second restore"]);
   } finally {
     await close();
   }
