@@ -15,4 +15,6 @@ interface Window {
   life: any;
   c: any;
   raw: any;
+  // js/test/tabs.mjs: the plain many-tabs page.
+  tab: any;
 }
