@@ -18,7 +18,10 @@ const acquired = (t) => t.page.evaluate(() => Promise.race([window.tab.acquired,
 /** Page-side: waits for the tab to hold the lock; when it got it (epoch ms). */
 const untilAcquired = (t) => t.page.evaluate(() => window.tab.acquired);
 
-test("mechanism_web_lock_one_holder_the_rest_queue_in_order", async () => {
+/** A bound on each test: a lost event fails it, never hangs the test command. */
+const TEST_MS = 60_000;
+
+test("mechanism_web_lock_one_holder_the_rest_queue_in_order", { timeout: TEST_MS }, async () => {
   const { tabs, close } = await suite.tabs(3);
   try {
     const [a, b, c] = tabs;
@@ -102,7 +105,7 @@ async function cachedHolder(leader, waiter) {
 // with the cached page. A query from another tab evicts the page
 // (WebLocksContention), which frees the lock for the first waiter. A
 // leader must therefore release on pagehide.
-test("mechanism_web_lock_kept_by_a_cached_page_until_a_query_evicts_it", async (t) => {
+test("mechanism_web_lock_kept_by_a_cached_page_until_a_query_evicts_it", { timeout: TEST_MS }, async (t) => {
   const { tabs, close } = await suite.tabs(3);
   try {
     const [leader, waiter, other] = tabs;
@@ -139,7 +142,7 @@ test("mechanism_web_lock_kept_by_a_cached_page_until_a_query_evicts_it", async (
 // holds, with a tab already waiting, evicts the holder but grants the lock
 // to no one: the query shows it held by nobody with both requests pending
 // (seen to stay so for seconds). A steal gets it.
-test("mechanism_web_lock_new_request_against_a_cached_holder_strands_the_queue", async (t) => {
+test("mechanism_web_lock_new_request_against_a_cached_holder_strands_the_queue", { timeout: TEST_MS }, async (t) => {
   const { tabs, close } = await suite.tabs(3);
   try {
     const [leader, waiter, late] = tabs;
@@ -162,7 +165,7 @@ test("mechanism_web_lock_new_request_against_a_cached_holder_strands_the_queue",
 
 // A stalled (frozen) leader keeps its lock; `steal: true` takes it at once
 // and the old holder learns it (AbortError) when it runs again.
-test("mechanism_web_lock_steal_from_a_stalled_tab", async (t) => {
+test("mechanism_web_lock_steal_from_a_stalled_tab", { timeout: TEST_MS }, async (t) => {
   const { tabs, close } = await suite.tabs(3);
   try {
     const [leader, waiter, thief] = tabs;
@@ -185,7 +188,7 @@ test("mechanism_web_lock_steal_from_a_stalled_tab", async (t) => {
   }
 });
 
-test("mechanism_broadcast_channel_order_self_and_size", async (t) => {
+test("mechanism_broadcast_channel_order_self_and_size", { timeout: TEST_MS }, async (t) => {
   const { tabs, close } = await suite.tabs(3);
   try {
     const [a, b, c] = tabs;
@@ -255,18 +258,22 @@ test("mechanism_broadcast_channel_order_self_and_size", async (t) => {
 // order, once it runs again. A tab paused in the debugger (CDP
 // Debugger.pause, lifecycle.mjs's stall) LOSES what was posted during the
 // pause: that stall cannot stand in for a frozen follower.
-test("mechanism_broadcast_channel_busy_tab_gets_all_debugger_paused_tab_loses", async (t) => {
+test("mechanism_broadcast_channel_busy_tab_gets_all_debugger_paused_tab_loses", { timeout: TEST_MS }, async (t) => {
   const { tabs, close } = await suite.tabs(3);
   try {
     const [sender, stalled, other] = tabs;
     for (const x of tabs) await x.page.evaluate(() => window.tab.listen("bus"));
-    // The sender posts once the busy tab says (from inside its long task) it is busy.
-    const posted = sender.page.evaluate(() => new Promise((resolve) => {
-      new BroadcastChannel("busy").onmessage = () => {
-        for (let seq = 1; seq <= 200; seq++) window.tab.channel.postMessage(seq);
-        resolve(window.tab.now());
-      };
-    }));
+    // The sender posts once the busy tab says (from inside its long task) it
+    // is busy; its listener is in place before that tab starts.
+    await sender.page.evaluate(() => {
+      window.tab.busyPosted = new Promise((resolve) => {
+        new BroadcastChannel("busy").onmessage = () => {
+          for (let seq = 1; seq <= 200; seq++) window.tab.channel.postMessage(seq);
+          resolve(window.tab.now());
+        };
+      });
+    });
+    const posted = sender.page.evaluate(() => window.tab.busyPosted);
     const BUSY_MS = 1000; // the injected fault, not a wait
     const busy = stalled.page.evaluate((ms) => {
       const start = window.tab.now();
@@ -301,7 +308,7 @@ test("mechanism_broadcast_channel_busy_tab_gets_all_debugger_paused_tab_loses", 
 // nothing is posted meanwhile; a message posted while it is cached evicts
 // it (BroadcastChannelOnMessage) and is never delivered to it; closing the
 // channel on pagehide keeps it cacheable.
-test("mechanism_broadcast_channel_and_the_back_forward_cache", async () => {
+test("mechanism_broadcast_channel_and_the_back_forward_cache", { timeout: TEST_MS }, async () => {
   const { tabs, close } = await suite.tabs(3);
   try {
     const [sender, cached, other] = tabs;
@@ -344,7 +351,7 @@ test("mechanism_broadcast_channel_and_the_back_forward_cache", async () => {
 
 // The fallback's detection: an API removed before the app runs is absent
 // to the app (typeof checks), in that page only.
-test("mechanism_feature_detection_sees_removed_apis", async () => {
+test("mechanism_feature_detection_sees_removed_apis", { timeout: TEST_MS }, async () => {
   const { open, close } = await suite.tabs(0);
   try {
     const features = async (init) => (await open(init)).page.evaluate(() => window.tab.features);
@@ -407,7 +414,7 @@ function plainClient([ws, role]) {
 // pids, Linux schedstat for their ns) and of the server, plus the pages'
 // main-thread TaskDuration (CDP Performance.getMetrics per tab). Figures
 // are reported, not asserted: timing goals belong in the benchmark.
-test("mechanism_cost_of_ten_tabs_shared_and_unshared", async (t) => {
+test("mechanism_cost_of_ten_tabs_shared_and_unshared", { timeout: TEST_MS }, async (t) => {
   const TABS = 10;
   const PUBLICATIONS = 100;
   const server = await startServer(suite.web.url);
