@@ -36,8 +36,9 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::auth::{Grant, Rejection};
-use crate::hub::{Conn, Outbound, Queued, Refusal, Subscribe};
+use crate::hub::{Conn, Refusal, Subscribe};
 use crate::limit::{RateLimiter, Verdict};
+use crate::outbox::{Outbound, Queued};
 use crate::ws::{self, Message, OpCode};
 use crate::{now_rfc3339, AppState};
 

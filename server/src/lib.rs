@@ -5,7 +5,8 @@
 //! your own axum server, served with connect info for per-IP limits). The
 //! `tether-server` binary is a thin wrapper over the same calls.
 //!
-//! Modules: [`config`] (flags), [`auth`] (tokens), [`hub`] (registry, topic logs, fan-out),
+//! Modules: [`config`] (flags), [`auth`] (tokens), [`hub`] (registry, fan-out),
+//! [`log`] (a topic's log and its recovery rules), [`outbox`] (a connection's send queue),
 //! [`broker`] (`--broker`: scale-out over Redis),
 //! [`conn`] (one connection's tasks), [`http`] (routes), [`listen`] (the
 //! accept loop and its limits), [`limit`] (rate limit), [`metrics`] (counters, Prometheus text), [`demo`] (demo data),
@@ -21,12 +22,14 @@ pub mod http;
 pub mod hub;
 pub mod limit;
 pub mod listen;
+pub mod log;
 pub mod metrics;
+pub mod outbox;
 pub mod ws;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use tether_protocol::frames::{GoawayReason, ServerFrame, Stats};
@@ -70,7 +73,7 @@ impl AppState {
                 send_queue: config.send_queue as usize,
                 max_connections: config.max_connections,
                 max_connections_per_ip: config.max_connections_per_ip,
-                retention: hub::Retention {
+                retention: log::Retention {
                     count: config.history_size,
                     bytes: config.history_bytes,
                     ttl: config.history_ttl,
@@ -256,6 +259,12 @@ pub async fn serve(
         }
     };
     listen::run(listener, router, state, drain).await
+}
+
+/// Locks a mutex, ignoring poisoning: every critical section in this crate
+/// leaves its data consistent before any call that could panic.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Now, RFC 3339 UTC with milliseconds (`2026-11-22T10:00:00.000Z`).
