@@ -18,7 +18,8 @@
 //!   happen in each connection's writer task.
 //!
 //! Each topic's log ([`MemoryLog`]) is either the source of truth (the
-//! in-memory hub: [`Hub::publish`] assigns offsets) or, with a broker
+//! in-memory hub: publishing through [`crate::publish::Local`] assigns
+//! offsets) or, with a broker
 //! (`--broker`, see [`crate::broker`]), a mirror of the broker's log: the
 //! broker assigns offsets and keeps the history, and this process applies
 //! what its broker subscription delivers ([`Hub::apply`], [`Hub::sync`]) in
@@ -241,7 +242,8 @@ pub struct HubSettings {
     /// What each topic keeps for recovery.
     pub retention: Retention,
     /// Mirror mode: the logs mirror a broker's ([`Hub::apply`],
-    /// [`Hub::sync`]); [`Hub::publish`] must not be used, and connections
+    /// [`Hub::sync`]); there is no [`crate::publish::Local`] to publish in
+    /// memory with (the app state made a broker publisher), and connections
     /// are refused until [`Hub::set_ready`].
     pub mirror: bool,
 }
@@ -490,8 +492,9 @@ impl Hub {
     }
 
     /// Publishes on a topic: assigns the next offset, keeps it for recovery
-    /// and queues it for every subscriber. Returns `(epoch, offset)`.
-    pub fn publish(
+    /// and queues it for every subscriber. Returns `(epoch, offset)`. Only
+    /// through [`crate::publish::Local`], which exists only without a broker.
+    pub(crate) fn publish(
         &self,
         topic: &str,
         event: Option<String>,
@@ -649,7 +652,7 @@ impl Hub {
 
     /// Forgets every topic's history: a new epoch per topic, offsets
     /// restarting at 1 (what an in-memory server's restart loses).
-    pub fn reset_history(&self) {
+    pub(crate) fn reset_history(&self) {
         for t in &self.topics {
             lock(&t.state).log = MemoryLog::new(new_epoch(), self.settings.retention);
         }
