@@ -51,7 +51,8 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{Client, Script, Value};
 use tokio::task::JoinHandle;
 
-use crate::hub::{new_epoch, Applied, Hub, Kept, Retention, Snapshot, Synced};
+use crate::hub::{Hub, Synced};
+use crate::log::{new_epoch, Applied, Kept, Retention, Snapshot};
 
 /// Longest wait for one Redis command or connection.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);

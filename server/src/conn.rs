@@ -36,8 +36,9 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::auth::{Grant, Rejection};
-use crate::hub::{Conn, Outbound, Queued, Refusal, Subscribe};
+use crate::hub::{Conn, Refusal, Subscribe};
 use crate::limit::{RateLimiter, Verdict};
+use crate::outbox::{Outbound, Queued};
 use crate::ws::{self, Message, OpCode};
 use crate::{now_rfc3339, AppState};
 
@@ -427,7 +428,9 @@ async fn read_loop<S: Io>(
         match text {
             Some(text) => {
                 if let Some(deferred) = handle_text(state, conn, grant, text.as_str()) {
-                    // Boxed: rare, and it must not widen this future.
+                    // Boxed: it must not widen this future (a broker
+                    // publish is a large one); client publishes and
+                    // lagging subscribes are rare next to the frames read.
                     Box::pin(finish(state, conn, deferred)).await;
                 }
             }
@@ -486,10 +489,11 @@ fn visible_topics(state: &AppState, grant: &Grant) -> Vec<String> {
 /// mirror of the broker waits for the mirror to catch up.
 const AHEAD_WAIT: Duration = Duration::from_secs(1);
 
-/// A request whose answer needs waiting (broker mode only); finished by
-/// [`finish`] before the next frame is read, so replies keep their order.
+/// A request whose answer may need waiting; finished by [`finish`] before
+/// the next frame is read, so replies keep their order.
 enum Deferred {
-    /// A client publish, through the broker.
+    /// A client publish (ready at once in memory; a round trip through a
+    /// broker).
     Publish(tether_protocol::frames::Publish),
     /// A subscribe whose recovery position is ahead of the mirror.
     Subscribe {
@@ -621,20 +625,9 @@ fn handle_text(state: &AppState, conn: &Arc<Conn>, grant: &Grant, text: &str) ->
                 );
                 return None;
             }
-            if state.has_broker() {
-                return Some(Deferred::Publish(p));
-            }
-            match hub.publish(&p.topic, p.event, p.data) {
-                Ok((epoch, offset)) => reply(
-                    conn,
-                    &ServerFrame::Published {
-                        id: p.id,
-                        epoch,
-                        offset,
-                    },
-                ),
-                Err(_) => reply(conn, &unknown_topic(p.id, &p.topic)),
-            }
+            // Answered once published (at once in memory, after a round
+            // trip through a broker).
+            return Some(Deferred::Publish(p));
         }
         ClientFrame::GetStatus(g) => reply(conn, &conn.status(g.id)),
         ClientFrame::GetTopics(g) => {

@@ -503,8 +503,8 @@ async fn demo_restart(
         tether_protocol::close::code::SERVICE_RESTART,
         "simulated restart",
     );
-    if !state.has_broker() {
-        hub.reset_history();
+    if let Some(local) = state.local() {
+        local.reset_history();
     }
     tracing::info!(closed, down_ms, "demo: simulated restart");
     Json(json!({ "closed": closed, "down_ms": down_ms })).into_response()

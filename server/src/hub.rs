@@ -1,4 +1,6 @@
-//! The hub: registered connections, the topic logs and the fan-out.
+//! The hub: registered connections, the topics and the fan-out. A topic's
+//! log and its rules are in [`crate::log`], a connection's send queue in
+//! [`crate::outbox`].
 //!
 //! Ordering is what matters here, so the rules are few:
 //! - A connection is registered, and its `connection_established` queued, in
@@ -11,11 +13,13 @@
 //!   always precedes the live publications that follow it, with no gap and
 //!   no duplicate.
 //! - Queuing never waits: it is a push onto the connection's bounded queue
-//!   (a short mutex, no await); a full queue disconnects that slow consumer. No lock is ever held
-//!   across a socket write; those happen in each connection's writer task.
+//!   ([`Outbox`]: a short mutex, no await); a full queue disconnects that
+//!   slow consumer. No lock is ever held across a socket write; those
+//!   happen in each connection's writer task.
 //!
 //! Each topic's log ([`MemoryLog`]) is either the source of truth (the
-//! in-memory hub: [`Hub::publish`] assigns offsets) or, with a broker
+//! in-memory hub: publishing through [`crate::publish::Local`] assigns
+//! offsets) or, with a broker
 //! (`--broker`, see [`crate::broker`]), a mirror of the broker's log: the
 //! broker assigns offsets and keeps the history, and this process applies
 //! what its broker subscription delivers ([`Hub::apply`], [`Hub::sync`]) in
@@ -24,156 +28,25 @@
 //! modes; the registry, the queues and the connection tasks do not know
 //! which mode runs.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Poll, Waker};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use tether_protocol::frames::{Publication, Recover, ServerFrame, TopicInfo};
+use tether_protocol::frames::{ServerFrame, TopicInfo};
 use tokio::sync::{watch, Notify};
 
+use crate::log::{new_epoch, Applied, Kept, MemoryLog, Recovery, Retention, Snapshot, SyncStep};
 use crate::metrics::Metrics;
-use crate::now_rfc3339;
+use crate::outbox::{Outbound, Outbox, Queued, Rejected};
+use crate::{lock, now_rfc3339};
 
 /// A connection's id inside this process.
 pub type ConnId = u64;
-
-/// One item of a connection's send queue.
-#[derive(Debug)]
-pub enum Outbound {
-    /// One text frame (shared: publications are serialized once).
-    Text(Bytes),
-    /// Frames that must go out back to back (`subscribed` + replay). Counts
-    /// as one queue slot.
-    Batch(Vec<Bytes>),
-    /// A protocol-level Ping.
-    Ping,
-    /// The answer to the client's Ping, with its payload.
-    Pong(Vec<u8>),
-    /// A close frame; the writer stops after it.
-    Close(u16, String),
-}
-
-/// A queued item and when it was queued (for `--send-timeout`).
-#[derive(Debug)]
-pub struct Queued {
-    /// What to send.
-    pub item: Outbound,
-    /// When it was queued.
-    pub at: Instant,
-}
-
-/// Why [`Conn::send`] did not queue an item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Rejected {
-    /// The queue holds `--send-queue` items.
-    Full,
-    /// The connection's writer is gone.
-    Closed,
-}
-
-/// A connection's send queue: bounded, never waits, and holds no memory
-/// while empty (an idle connection costs no queue storage; a preallocated
-/// channel block would cost about 2 KiB per connection).
-///
-/// Many producers (the hub under its topic locks, the connection's reader)
-/// and one consumer (the writer task). The producers' order is the order
-/// of [`Outbox::push`] calls, which the hub's locks make meaningful.
-///
-/// The writer's waker lives under the same lock as the items (rather than
-/// in a `Notify` with a lock of its own): a fan-out to 10k connections
-/// takes one lock per connection, not two, and no wake-up can be missed.
-#[derive(Debug)]
-struct Outbox {
-    state: Mutex<OutboxState>,
-    capacity: usize,
-}
-
-#[derive(Debug, Default)]
-struct OutboxState {
-    items: VecDeque<Queued>,
-    closed: bool,
-    /// The writer, when it waits for an item.
-    writer: Option<Waker>,
-}
-
-impl Outbox {
-    fn new(capacity: usize) -> Self {
-        Outbox {
-            state: Mutex::default(),
-            capacity: capacity.max(1),
-        }
-    }
-
-    fn push(&self, item: Queued) -> Result<(), Rejected> {
-        let writer = {
-            let mut state = lock(&self.state);
-            if state.closed {
-                return Err(Rejected::Closed);
-            }
-            if state.items.len() >= self.capacity {
-                return Err(Rejected::Full);
-            }
-            state.items.push_back(item);
-            state.writer.take()
-        };
-        if let Some(writer) = writer {
-            writer.wake();
-        }
-        Ok(())
-    }
-
-    fn try_pop(&self) -> Option<Queued> {
-        lock(&self.state).pop()
-    }
-
-    async fn pop(&self) -> Option<Queued> {
-        std::future::poll_fn(|cx| {
-            let mut state = lock(&self.state);
-            if let Some(item) = state.pop() {
-                return Poll::Ready(Some(item));
-            }
-            if state.closed {
-                return Poll::Ready(None);
-            }
-            match &mut state.writer {
-                Some(waker) => waker.clone_from(cx.waker()),
-                none => *none = Some(cx.waker().clone()),
-            }
-            Poll::Pending
-        })
-        .await
-    }
-
-    fn close(&self) {
-        let writer = {
-            let mut state = lock(&self.state);
-            state.closed = true;
-            state.items = VecDeque::new();
-            state.writer.take()
-        };
-        if let Some(writer) = writer {
-            writer.wake();
-        }
-    }
-}
-
-impl OutboxState {
-    fn pop(&mut self) -> Option<Queued> {
-        let item = self.items.pop_front();
-        if self.items.is_empty() && self.items.capacity() > 0 {
-            // Give the storage back: most connections are idle most of
-            // the time.
-            self.items = VecDeque::new();
-        }
-        item
-    }
-}
 
 /// One WebSocket connection as the hub sees it.
 #[derive(Debug)]
@@ -282,42 +155,6 @@ impl Conn {
     }
 }
 
-/// A publication kept for recovery.
-#[derive(Debug, Clone)]
-pub struct Kept {
-    /// Its offset.
-    pub offset: u64,
-    /// When it was published (for `--history-ttl`).
-    pub at: Instant,
-    /// The publication frame, serialized.
-    pub frame: Bytes,
-}
-
-/// A topic's log as the broker has it: what [`Hub::sync`] brings the
-/// mirror to.
-#[derive(Debug, Clone)]
-pub struct Snapshot {
-    /// The topic's epoch.
-    pub epoch: String,
-    /// The latest offset (0: nothing published in this epoch).
-    pub offset: u64,
-    /// The kept publications, oldest first (contiguous offsets ending at
-    /// `offset`, or empty).
-    pub history: Vec<Kept>,
-}
-
-/// What [`Hub::apply`] did with a publication from the broker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Applied {
-    /// Next in order: kept and queued for the subscribers.
-    Delivered,
-    /// Already applied (its offset is not ahead of the mirror's).
-    Duplicate,
-    /// Publications are missing before it (or it starts a new epoch past
-    /// offset 1): nothing was applied; [`Hub::sync`] the topic.
-    Gap,
-}
-
 /// What [`Hub::sync`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Synced {
@@ -337,195 +174,6 @@ pub enum Synced {
         /// 0 when unknown (a new epoch).
         lost: u64,
     },
-}
-
-/// What a topic's history keeps, and how much one recovery may replay.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Retention {
-    /// Publications kept (`--history-size`).
-    pub count: usize,
-    /// Bytes of publication frames kept (`--history-bytes`).
-    pub bytes: usize,
-    /// Age limit (`--history-ttl`).
-    pub ttl: Duration,
-    /// Bytes one recovery may replay (`--replay-bytes`); a recovery that
-    /// would replay more is answered `recovered: false`.
-    pub replay_bytes: usize,
-}
-
-/// A topic's in-memory log: epoch, latest offset and bounded history.
-#[derive(Debug)]
-pub struct MemoryLog {
-    epoch: String,
-    offset: u64,
-    /// The latest publication, kept even when the history is not.
-    latest: Option<Bytes>,
-    history: VecDeque<Kept>,
-    /// Bytes of the frames in `history`.
-    bytes: usize,
-    retention: Retention,
-}
-
-/// The answer to a recovery request.
-#[derive(Debug, PartialEq, Eq)]
-enum Recovery {
-    /// No recovery asked.
-    NotAsked,
-    /// Recovered: these offsets follow.
-    Replay(usize),
-    /// Not recoverable (too old, ahead, or another epoch).
-    Failed,
-}
-
-impl MemoryLog {
-    /// Keeps a publication the broker numbered (the next offset).
-    fn push(&mut self, kept: Kept) {
-        self.offset = kept.offset;
-        self.latest = Some(kept.frame.clone());
-        self.keep(kept);
-        self.expire(Instant::now());
-    }
-
-    /// Adds a publication to the history, then drops the oldest ones until
-    /// the history is within its count and bytes.
-    fn keep(&mut self, kept: Kept) {
-        self.bytes += kept.frame.len();
-        self.history.push_back(kept);
-        while self.history.len() > self.retention.count || self.bytes > self.retention.bytes {
-            self.drop_oldest();
-        }
-    }
-
-    fn drop_oldest(&mut self) {
-        if let Some(old) = self.history.pop_front() {
-            self.bytes -= old.frame.len();
-        }
-    }
-
-    /// Replaces the log by a broker snapshot.
-    fn reset(&mut self, snapshot: Snapshot) {
-        self.epoch = snapshot.epoch;
-        self.offset = snapshot.offset;
-        self.latest = snapshot
-            .history
-            .last()
-            .filter(|k| k.offset == snapshot.offset)
-            .map(|k| k.frame.clone());
-        self.history.clear();
-        self.bytes = 0;
-        for kept in snapshot.history {
-            self.keep(kept);
-        }
-        self.expire(Instant::now());
-    }
-
-    fn new(retention: Retention) -> Self {
-        MemoryLog {
-            epoch: new_epoch(),
-            offset: 0,
-            latest: None,
-            history: VecDeque::new(),
-            bytes: 0,
-            retention,
-        }
-    }
-
-    /// Appends a publication; returns its offset and its frame text.
-    fn append(&mut self, topic: &str, event: Option<String>, data: Value) -> (u64, Bytes) {
-        self.offset += 1;
-        let frame = ServerFrame::Publication(Publication {
-            topic: topic.to_owned(),
-            event: event.unwrap_or_else(|| format!("{topic}_update")),
-            epoch: self.epoch.clone(),
-            offset: self.offset,
-            broadcast_id: format!("{topic}_{}_{}", self.epoch, self.offset),
-            timestamp: now_rfc3339(),
-            data,
-        });
-        let text = Bytes::from(frame.encode());
-        let now = Instant::now();
-        self.latest = Some(text.clone());
-        self.keep(Kept {
-            offset: self.offset,
-            at: now,
-            frame: text.clone(),
-        });
-        self.expire(now);
-        (self.offset, text)
-    }
-
-    /// Drops kept publications older than the TTL.
-    fn expire(&mut self, now: Instant) {
-        while self
-            .history
-            .front()
-            .is_some_and(|k| now.saturating_duration_since(k.at) > self.retention.ttl)
-        {
-            self.drop_oldest();
-        }
-    }
-
-    /// Decides a recovery request and counts what would be replayed.
-    fn recover(&mut self, from: Option<&Recover>, now: Instant) -> Recovery {
-        let Some(pos) = from else {
-            return Recovery::NotAsked;
-        };
-        if pos.epoch != self.epoch || pos.offset > self.offset {
-            return Recovery::Failed;
-        }
-        if pos.offset == self.offset {
-            return Recovery::Replay(0);
-        }
-        self.expire(now);
-        match self.history.front() {
-            // Offsets are contiguous: everything after `pos` is kept iff the
-            // oldest kept one is at most `pos + 1`.
-            Some(oldest) if oldest.offset <= pos.offset + 1 => {
-                let n = (self.offset - pos.offset) as usize;
-                let bytes: usize = self
-                    .history
-                    .iter()
-                    .rev()
-                    .take(n)
-                    .map(|k| k.frame.len())
-                    .sum();
-                if bytes > self.retention.replay_bytes {
-                    return Recovery::Failed;
-                }
-                Recovery::Replay(n)
-            }
-            _ => Recovery::Failed,
-        }
-    }
-
-    /// How many of the latest kept publications a `rewind: n` replays: at
-    /// most `n`, and no more than `--replay-bytes` of frames.
-    fn rewind(&mut self, n: u64, now: Instant) -> usize {
-        self.expire(now);
-        let mut bytes = 0;
-        self.history
-            .iter()
-            .rev()
-            .take(usize::try_from(n).unwrap_or(usize::MAX))
-            .take_while(|k| {
-                bytes += k.frame.len();
-                bytes <= self.retention.replay_bytes
-            })
-            .count()
-    }
-
-    /// The last `n` kept frames, oldest first.
-    fn last(&self, n: usize) -> impl Iterator<Item = Bytes> + '_ {
-        self.history
-            .iter()
-            .skip(self.history.len().saturating_sub(n))
-            .map(|k| k.frame.clone())
-    }
-}
-
-/// A new random epoch (`e` + 8 hex digits).
-pub fn new_epoch() -> String {
-    format!("e{:08x}", fastrand::u32(..))
 }
 
 /// A topic: its description, log and subscribers.
@@ -594,7 +242,8 @@ pub struct HubSettings {
     /// What each topic keeps for recovery.
     pub retention: Retention,
     /// Mirror mode: the logs mirror a broker's ([`Hub::apply`],
-    /// [`Hub::sync`]); [`Hub::publish`] must not be used, and connections
+    /// [`Hub::sync`]); there is no [`crate::publish::Local`] to publish in
+    /// memory with (the app state made a broker publisher), and connections
     /// are refused until [`Hub::set_ready`].
     pub mirror: bool,
 }
@@ -636,7 +285,7 @@ impl Hub {
             .map(|info| Topic {
                 info,
                 state: Mutex::new(TopicState {
-                    log: MemoryLog::new(settings.retention),
+                    log: MemoryLog::new(new_epoch(), settings.retention),
                     subscribers: HashMap::new(),
                 }),
                 subscribes: AtomicU64::new(0),
@@ -798,8 +447,8 @@ impl Hub {
         if let Some(pos) = recover {
             if self.settings.mirror
                 && may_wait
-                && pos.epoch == state.log.epoch
-                && pos.offset > state.log.offset
+                && pos.epoch == state.log.epoch()
+                && pos.offset > state.log.offset()
             {
                 return Ok(Subscribe::Ahead(t.offset.subscribe()));
             }
@@ -818,8 +467,8 @@ impl Hub {
         let reply = ServerFrame::Subscribed {
             id,
             topic: topic.to_owned(),
-            epoch: state.log.epoch.clone(),
-            offset: state.log.offset,
+            epoch: state.log.epoch().to_owned(),
+            offset: state.log.offset(),
             recovered,
             missed: missed as u64,
         };
@@ -843,8 +492,9 @@ impl Hub {
     }
 
     /// Publishes on a topic: assigns the next offset, keeps it for recovery
-    /// and queues it for every subscriber. Returns `(epoch, offset)`.
-    pub fn publish(
+    /// and queues it for every subscriber. Returns `(epoch, offset)`. Only
+    /// through [`crate::publish::Local`], which exists only without a broker.
+    pub(crate) fn publish(
         &self,
         topic: &str,
         event: Option<String>,
@@ -853,9 +503,11 @@ impl Hub {
         debug_assert!(!self.settings.mirror, "the broker assigns offsets");
         let t = self.topic(topic)?;
         let mut state = lock(&t.state);
-        let (offset, frame) = state.log.append(topic, event, data);
+        let (offset, frame) = state
+            .log
+            .append(topic, event, data, Instant::now(), now_rfc3339());
         fan_out(&mut state, &frame);
-        Ok((state.log.epoch.clone(), offset))
+        Ok((state.log.epoch().to_owned(), offset))
     }
 
     /// Mirror mode: applies a publication the broker delivered, in order:
@@ -864,33 +516,15 @@ impl Hub {
     pub fn apply(&self, topic: &str, epoch: &str, kept: Kept) -> Result<Applied, TopicError> {
         let t = self.topic(topic)?;
         let mut state = lock(&t.state);
-        let log = &mut state.log;
-        if epoch == log.epoch {
-            if kept.offset <= log.offset {
-                return Ok(Applied::Duplicate);
-            }
-            if kept.offset > log.offset + 1 {
-                return Ok(Applied::Gap);
-            }
-        } else if kept.offset == 1 {
-            // The broker lost the history (e.g. it was flushed) while this
-            // process was following it live: nothing was missed, the
-            // subscribers see the new epoch on the next publication.
-            log.reset(Snapshot {
-                epoch: epoch.to_owned(),
-                offset: 0,
-                history: Vec::new(),
-            });
-        } else {
-            return Ok(Applied::Gap);
-        }
         let frame = kept.frame.clone();
         let offset = kept.offset;
-        log.push(kept);
-        fan_out(&mut state, &frame);
-        drop(state);
-        t.offset.send_replace(offset);
-        Ok(Applied::Delivered)
+        let applied = state.log.apply(epoch, kept, Instant::now());
+        if applied == Applied::Delivered {
+            fan_out(&mut state, &frame);
+            drop(state);
+            t.offset.send_replace(offset);
+        }
+        Ok(applied)
     }
 
     /// Mirror mode: brings the topic's mirror to the broker's `snapshot`
@@ -901,47 +535,32 @@ impl Hub {
     pub fn sync(&self, topic: &str, snapshot: Snapshot) -> Result<Synced, TopicError> {
         let t = self.topic(topic)?;
         let mut state = lock(&t.state);
-        let log = &state.log;
-        let outcome = if snapshot.epoch == log.epoch && snapshot.offset == log.offset {
-            Synced::Unchanged
-        } else if snapshot.epoch == log.epoch
-            && snapshot.offset > log.offset
-            && snapshot
-                .history
-                .first()
-                .is_some_and(|k| k.offset <= log.offset + 1)
-        {
-            let from = log.offset;
-            let mut n = 0;
-            for kept in snapshot.history.into_iter().filter(|k| k.offset > from) {
-                let frame = kept.frame.clone();
-                state.log.push(kept);
-                fan_out(&mut state, &frame);
-                n += 1;
+        let outcome = match state.log.sync(snapshot, Instant::now()) {
+            SyncStep::Unchanged => Synced::Unchanged,
+            SyncStep::Replayed(frames) => {
+                for frame in &frames {
+                    fan_out(&mut state, frame);
+                }
+                Synced::Replayed(frames.len() as u64)
             }
-            Synced::Replayed(n)
-        } else {
-            let lost = if snapshot.epoch == log.epoch {
-                snapshot.offset.saturating_sub(log.offset)
-            } else {
-                0
-            };
-            let subscribers: Vec<Arc<Conn>> = state.subscribers.drain().map(|(_, c)| c).collect();
-            for conn in &subscribers {
-                lock(&conn.subscriptions).remove(topic);
-                conn.send(Outbound::Close(
-                    tether_protocol::close::code::SERVICE_RESTART,
-                    "missed publications that cannot be replayed; resubscribe".into(),
-                ));
+            SyncStep::Reset { lost } => {
+                let subscribers: Vec<Arc<Conn>> =
+                    state.subscribers.drain().map(|(_, c)| c).collect();
+                for conn in &subscribers {
+                    lock(&conn.subscriptions).remove(topic);
+                    conn.send(Outbound::Close(
+                        tether_protocol::close::code::SERVICE_RESTART,
+                        "missed publications that cannot be replayed; resubscribe".into(),
+                    ));
+                }
+                let closed = subscribers.len();
+                self.metrics
+                    .dropped_broker_gap
+                    .fetch_add(lost * closed as u64, Ordering::Relaxed);
+                Synced::Reset { closed, lost }
             }
-            state.log.reset(snapshot);
-            let closed = subscribers.len();
-            self.metrics
-                .dropped_broker_gap
-                .fetch_add(lost * closed as u64, Ordering::Relaxed);
-            Synced::Reset { closed, lost }
         };
-        let offset = state.log.offset;
+        let offset = state.log.offset();
         drop(state);
         t.offset.send_replace(offset);
         Ok(outcome)
@@ -963,7 +582,7 @@ impl Hub {
     pub fn latest(&self, topic: &str) -> Result<Option<Bytes>, TopicError> {
         let t = self.topic(topic)?;
         let state = lock(&t.state);
-        Ok(state.log.latest.clone())
+        Ok(state.log.latest().cloned())
     }
 
     /// A topic's epoch, latest offset, and up to `limit` of its latest kept
@@ -977,7 +596,7 @@ impl Hub {
         let mut state = lock(&t.state);
         let n = state.log.rewind(limit, Instant::now());
         let frames = state.log.last(n).collect();
-        Ok((state.log.epoch.clone(), state.log.offset, frames))
+        Ok((state.log.epoch().to_owned(), state.log.offset(), frames))
     }
 
     /// Successful subscribe requests per topic, in configuration order.
@@ -1033,9 +652,9 @@ impl Hub {
 
     /// Forgets every topic's history: a new epoch per topic, offsets
     /// restarting at 1 (what an in-memory server's restart loses).
-    pub fn reset_history(&self) {
+    pub(crate) fn reset_history(&self) {
         for t in &self.topics {
-            lock(&t.state).log = MemoryLog::new(self.settings.retention);
+            lock(&t.state).log = MemoryLog::new(new_epoch(), self.settings.retention);
         }
     }
 
@@ -1070,204 +689,6 @@ fn fan_out(state: &mut TopicState, frame: &Bytes) {
     }
 }
 
-/// Locks a mutex, ignoring poisoning: every critical section in this crate
-/// leaves its data consistent before any call that could panic.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn retention(count: usize) -> Retention {
-        Retention {
-            count,
-            bytes: usize::MAX,
-            ttl: Duration::from_secs(60),
-            replay_bytes: usize::MAX,
-        }
-    }
-
-    fn log(count: usize) -> MemoryLog {
-        MemoryLog::new(retention(count))
-    }
-
-    fn pos(log: &MemoryLog, offset: u64) -> Recover {
-        Recover {
-            epoch: log.epoch.clone(),
-            offset,
-        }
-    }
-
-    fn queued(n: u8) -> Queued {
-        Queued {
-            item: Outbound::Text(Bytes::from(n.to_string())),
-            at: Instant::now(),
-        }
-    }
-
-    fn text(q: Option<Queued>) -> String {
-        match q.map(|q| q.item) {
-            Some(Outbound::Text(t)) => String::from_utf8(t.to_vec()).unwrap(),
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn outbox_is_bounded_ordered_and_empty_when_idle() {
-        let o = Outbox::new(2);
-        assert_eq!(o.push(queued(1)), Ok(()));
-        assert_eq!(o.push(queued(2)), Ok(()));
-        assert_eq!(o.push(queued(3)), Err(Rejected::Full));
-        assert_eq!(text(o.try_pop()), "1");
-        assert_eq!(o.push(queued(4)), Ok(()));
-        assert_eq!(text(o.try_pop()), "2");
-        assert_eq!(text(o.try_pop()), "4");
-        assert!(o.try_pop().is_none());
-        // Drained: the storage was given back.
-        assert_eq!(lock(&o.state).items.capacity(), 0);
-        o.close();
-        assert_eq!(o.push(queued(5)), Err(Rejected::Closed));
-    }
-
-    #[tokio::test]
-    async fn outbox_wakes_its_consumer_and_ends_on_close() {
-        let o = Arc::new(Outbox::new(8));
-        let consumer = {
-            let o = o.clone();
-            tokio::spawn(async move {
-                let mut got = Vec::new();
-                while let Some(q) = o.pop().await {
-                    got.push(text(Some(q)));
-                }
-                got
-            })
-        };
-        for n in 1..=3 {
-            o.push(queued(n)).unwrap();
-            tokio::task::yield_now().await;
-        }
-        // Once the consumer has taken everything, closing ends it.
-        let seen = {
-            while !lock(&o.state).items.is_empty() {
-                tokio::task::yield_now().await;
-            }
-            o.close();
-            consumer.await.unwrap()
-        };
-        assert_eq!(seen, ["1", "2", "3"]);
-    }
-
-    #[test]
-    fn offsets_start_at_one_and_frames_have_the_wire_fields() {
-        let mut l = log(10);
-        let (o1, f1) = l.append("miners", None, serde_json::json!({"x":1}));
-        let (o2, _) = l.append("miners", Some("boom".into()), Value::Null);
-        assert_eq!((o1, o2), (1, 2));
-        let v: Value = serde_json::from_slice(&f1).unwrap();
-        assert_eq!(v["type"], "publication");
-        assert_eq!(v["event"], "miners_update");
-        assert_eq!(v["offset"], 1);
-        assert_eq!(v["broadcast_id"], format!("miners_{}_1", l.epoch));
-        assert_eq!(v["data"]["x"], 1);
-    }
-
-    #[test]
-    fn recovery_rules() {
-        let mut l = log(3);
-        let now = Instant::now();
-        assert_eq!(l.recover(None, now), Recovery::NotAsked);
-        assert_eq!(l.recover(Some(&pos(&l, 0)), now), Recovery::Replay(0));
-        for _ in 0..5 {
-            l.append("t", None, Value::Null);
-        }
-        // Kept: 3, 4, 5.
-        assert_eq!(l.recover(Some(&pos(&l, 5)), now), Recovery::Replay(0));
-        assert_eq!(l.recover(Some(&pos(&l, 2)), now), Recovery::Replay(3));
-        assert_eq!(l.recover(Some(&pos(&l, 1)), now), Recovery::Failed);
-        assert_eq!(l.recover(Some(&pos(&l, 6)), now), Recovery::Failed);
-        let other = Recover {
-            epoch: "other".into(),
-            offset: 4,
-        };
-        assert_eq!(l.recover(Some(&other), now), Recovery::Failed);
-        let replay: Vec<u64> = l
-            .last(2)
-            .map(|f| {
-                serde_json::from_slice::<Value>(&f).unwrap()["offset"]
-                    .as_u64()
-                    .unwrap()
-            })
-            .collect();
-        assert_eq!(replay, [4, 5]);
-    }
-
-    #[test]
-    fn recovery_respects_ttl() {
-        let mut l = MemoryLog::new(Retention {
-            ttl: Duration::from_secs(1),
-            ..retention(10)
-        });
-        l.append("t", None, Value::Null);
-        l.append("t", None, Value::Null);
-        let later = Instant::now() + Duration::from_secs(5);
-        assert_eq!(l.recover(Some(&pos(&l, 1)), later), Recovery::Failed);
-        // Being up to date needs no history.
-        assert_eq!(l.recover(Some(&pos(&l, 2)), later), Recovery::Replay(0));
-    }
-
-    /// The history keeps at most `bytes` of frames, dropping the oldest;
-    /// a recovery that would replay more than `replay_bytes` fails.
-    #[test]
-    fn history_and_replay_are_bounded_in_bytes() {
-        let frame_len =
-            |l: &mut MemoryLog| l.append("t", None, Value::String("x".repeat(1000))).1.len();
-        let one = frame_len(&mut log(1));
-        let mut l = MemoryLog::new(Retention {
-            bytes: 3 * one,
-            replay_bytes: 2 * one,
-            ..retention(100)
-        });
-        for _ in 0..5 {
-            assert_eq!(frame_len(&mut l), one);
-        }
-        assert_eq!(l.history.len(), 3, "kept: 3, 4, 5");
-        assert_eq!(l.bytes, 3 * one);
-        let now = Instant::now();
-        assert_eq!(l.recover(Some(&pos(&l, 3)), now), Recovery::Replay(2));
-        assert_eq!(
-            l.recover(Some(&pos(&l, 2)), now),
-            Recovery::Failed,
-            "3 frames: over the replay cap"
-        );
-        assert_eq!(
-            l.recover(Some(&pos(&l, 1)), now),
-            Recovery::Failed,
-            "no longer kept"
-        );
-        // One publication over the byte cap is not kept at all; the latest
-        // still is.
-        let mut l = MemoryLog::new(Retention {
-            bytes: one - 1,
-            ..retention(100)
-        });
-        frame_len(&mut l);
-        assert!(l.history.is_empty() && l.latest.is_some());
-        assert_eq!(l.bytes, 0);
-    }
-
-    #[test]
-    fn zero_history_never_replays() {
-        let mut l = log(0);
-        l.append("t", None, Value::Null);
-        assert_eq!(
-            l.recover(Some(&pos(&l, 0)), Instant::now()),
-            Recovery::Failed
-        );
-    }
 }

@@ -5,7 +5,9 @@
 //! your own axum server, served with connect info for per-IP limits). The
 //! `tether-server` binary is a thin wrapper over the same calls.
 //!
-//! Modules: [`config`] (flags), [`auth`] (tokens), [`hub`] (registry, topic logs, fan-out),
+//! Modules: [`config`] (flags), [`auth`] (tokens), [`hub`] (registry, fan-out),
+//! [`log`] (a topic's log and its recovery rules), [`outbox`] (a connection's send queue),
+//! [`publish`] (the publish path: in memory or through the broker),
 //! [`broker`] (`--broker`: scale-out over Redis),
 //! [`conn`] (one connection's tasks), [`http`] (routes), [`listen`] (the
 //! accept loop and its limits), [`limit`] (rate limit), [`metrics`] (counters, Prometheus text), [`demo`] (demo data),
@@ -21,12 +23,15 @@ pub mod http;
 pub mod hub;
 pub mod limit;
 pub mod listen;
+pub mod log;
 pub mod metrics;
+pub mod outbox;
+pub mod publish;
 pub mod ws;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use tether_protocol::frames::{GoawayReason, ServerFrame, Stats};
@@ -34,7 +39,9 @@ use tokio::net::{TcpListener, TcpSocket};
 
 pub use config::Config;
 pub use http::app;
-use hub::{Hub, HubSettings, TopicError};
+use hub::{Hub, HubSettings};
+pub use publish::PublishError;
+use publish::{Local, Publisher};
 use serde_json::Value;
 
 /// How long a shutdown waits for connections to finish their close.
@@ -48,7 +55,7 @@ pub struct AppState(Arc<Inner>);
 struct Inner {
     config: Config,
     hub: Arc<Hub>,
-    broker: Option<broker::Broker>,
+    publisher: Publisher,
     verifier: Option<auth::Verifier>,
     body_budget: tokio::sync::Semaphore,
     started: Instant,
@@ -70,7 +77,7 @@ impl AppState {
                 send_queue: config.send_queue as usize,
                 max_connections: config.max_connections,
                 max_connections_per_ip: config.max_connections_per_ip,
-                retention: hub::Retention {
+                retention: log::Retention {
                     count: config.history_size,
                     bytes: config.history_bytes,
                     ttl: config.history_ttl,
@@ -80,16 +87,17 @@ impl AppState {
             },
         );
         let hub = Arc::new(hub);
-        let broker = match &config.broker {
-            Some(url) => Some(
-                broker::Broker::start(url, hub.clone(), hub.retention()).map_err(|e| {
+        let publisher = match &config.broker {
+            Some(url) => Publisher::Broker {
+                broker: broker::Broker::start(url, hub.clone(), hub.retention()).map_err(|e| {
                     config::ConfigError::Broker {
                         url: url.clone(),
                         message: e.to_string(),
                     }
                 })?,
-            ),
-            None => None,
+                hub: hub.clone(),
+            },
+            None => Publisher::Local(Local::new(hub.clone())),
         };
         let verifier = config
             .token_secret
@@ -98,7 +106,7 @@ impl AppState {
         Ok(AppState(Arc::new(Inner {
             config,
             hub,
-            broker,
+            publisher,
             verifier,
             body_budget: tokio::sync::Semaphore::new(http::PUBLISH_BODY_BUDGET),
             started: Instant::now(),
@@ -115,15 +123,20 @@ impl AppState {
         &self.0.hub
     }
 
-    /// Whether a broker (`--broker`) holds the topic logs.
-    pub fn has_broker(&self) -> bool {
-        self.0.broker.is_some()
+    /// The publish path this configuration chose.
+    pub fn publisher(&self) -> &Publisher {
+        &self.0.publisher
+    }
+
+    /// The in-memory publish path; `None` with a broker (`--broker`).
+    pub fn local(&self) -> Option<&Local> {
+        self.0.publisher.local()
     }
 
     /// Whether the server is healthy: always without a broker; with one,
     /// while the broker link is up.
     pub fn is_healthy(&self) -> bool {
-        self.0.broker.as_ref().is_none_or(|b| b.is_up())
+        self.0.publisher.is_healthy()
     }
 
     /// Publishes on a topic (in memory, or through the broker); returns
@@ -134,21 +147,7 @@ impl AppState {
         event: Option<String>,
         data: Value,
     ) -> Result<(String, u64), PublishError> {
-        let Some(broker) = &self.0.broker else {
-            return Ok(self.hub().publish(topic, event, data)?);
-        };
-        if self.hub().topic_info(topic).is_none() {
-            return Err(TopicError::Unknown(topic.to_owned()).into());
-        }
-        broker.publish(topic, event, &data).await.map_err(|e| {
-            use std::sync::atomic::Ordering::Relaxed;
-            self.hub()
-                .metrics()
-                .dropped_broker_down
-                .fetch_add(1, Relaxed);
-            tracing::warn!(topic, error = %e, "publish failed: broker unavailable");
-            PublishError::Unavailable(e)
-        })
+        self.0.publisher.publish(topic, event, data).await
     }
 
     /// The token check, when `--token-secret` is set.
@@ -214,17 +213,6 @@ pub fn goaway_spread_ms(configured: u64, connections: usize, rate: u64) -> u64 {
     configured.max(needed)
 }
 
-/// Why [`AppState::publish`] failed.
-#[derive(Debug, thiserror::Error)]
-pub enum PublishError {
-    /// No topic by that name.
-    #[error(transparent)]
-    Topic(#[from] TopicError),
-    /// The broker is unreachable (retry later).
-    #[error(transparent)]
-    Unavailable(broker::BrokerError),
-}
-
 /// Binds a listener with `SO_REUSEADDR`, so a restarted server can take the
 /// same port at once.
 pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
@@ -256,6 +244,12 @@ pub async fn serve(
         }
     };
     listen::run(listener, router, state, drain).await
+}
+
+/// Locks a mutex, ignoring poisoning: every critical section in this crate
+/// leaves its data consistent before any call that could panic.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Now, RFC 3339 UTC with milliseconds (`2026-11-22T10:00:00.000Z`).

@@ -30,7 +30,7 @@ use hyper::Request;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 
-use crate::hub::lock;
+use crate::lock;
 use crate::AppState;
 
 /// How long a shutdown waits for HTTP requests in flight to finish, after

@@ -52,7 +52,8 @@ async fn welcome_first_then_replies_in_order() {
     );
     ws.send(Ts::binary(vec![0u8; 3])).await.unwrap();
     assert_eq!(recv(&mut ws).await["code"], "bad_frame");
-    state.hub().publish("metrics", None, json!(5)).unwrap();
+    let local = state.local().expect("in memory");
+    local.publish("metrics", None, json!(5)).unwrap();
     assert_eq!(recv(&mut ws).await["data"], 5);
 }
 

@@ -96,16 +96,17 @@ async fn one_stalled_client_among_200_is_disconnected_and_the_rest_keep_receivin
     // From here on `stalled` reads nothing. Bulk publications on `miners`
     // fill its socket buffers, then its queue.
     let hub = server.state.hub();
+    let local = server.state.local().expect("in memory");
     let bulk = Value::String("x".repeat(256 * 1024));
     let mut count = hub.watch_connections();
     let mut bulk_sent = 0;
     let kicked = tokio::time::timeout(WAIT, async {
         loop {
-            hub.publish("miners", None, bulk.clone()).unwrap();
+            local.publish("miners", None, bulk.clone()).unwrap();
             bulk_sent += 1;
             if bulk_sent == 8 {
                 // While the stall builds up, the others are served.
-                hub.publish("metrics", None, json!(1)).unwrap();
+                local.publish("metrics", None, json!(1)).unwrap();
             }
             tokio::select! {
                 _ = count.wait_for(|n| *n == 199) => break,
@@ -118,7 +119,7 @@ async fn one_stalled_client_among_200_is_disconnected_and_the_rest_keep_receivin
     let metrics = hub.metrics();
     assert_eq!(metrics.slow_consumer_disconnects.load(Ordering::Relaxed), 1);
     assert!(metrics.dropped_slow_consumer.load(Ordering::Relaxed) >= 1);
-    hub.publish("metrics", None, json!(2)).unwrap();
+    local.publish("metrics", None, json!(2)).unwrap();
     let got = join_all(clients.iter_mut().map(|ws| async move {
         (
             recv(ws).await["data"].clone(),

@@ -1,5 +1,5 @@
 // One topic's log, as the reference server's in-memory hub keeps it
-// (server/src/hub.rs, MemoryLog): an epoch, the latest offset, and the last
+// (server/src/log.rs, MemoryLog): an epoch, the latest offset, and the last
 // `historySize` publications; and the two decisions it makes on a
 // `subscribe`: recovery (docs/PROTOCOL.md, "Recovery") and `rewind`.
 
