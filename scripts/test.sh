@@ -53,7 +53,7 @@ echo "control server: $control_url"
 TETHER_SDK_DIR="$ROOT/out/sdk" TETHER_CONTROL_URL="$control_url" \
 TETHER_SERVER_BIN="$ROOT/target/debug/tether-server" \
 PLAYWRIGHT_CORE="$ROOT/tools/node_modules/playwright-core/index.mjs" TETHER_TEST_OUT="$OUT/sdk" \
-  run "SDK tests (js/test; server logs: $control_log)" node --test "$ROOT"/js/test/*.test.mjs
+  run "SDK tests (js/test; server logs: $control_log)" node --test --test-timeout=300000 "$ROOT"/js/test/*.test.mjs
 
 step "test: the fixture apps installing the tarball"
 # esbuild size ratchet, Node import, SSR, Vitest, Jest, Vite 7 and 8, webpack,
@@ -61,7 +61,7 @@ step "test: the fixture apps installing the tarball"
 TETHER_CONTROL_URL="$control_url" TETHER_SERVER_BIN="$ROOT/target/debug/tether-server" \
 PLAYWRIGHT_CORE="$ROOT/tools/node_modules/playwright-core/index.mjs" \
   run "fixture apps (fixtures/fixtures.test.mjs; server logs: $control_log)" \
-  node --test "$ROOT/fixtures/fixtures.test.mjs"
+  node --test --test-timeout=300000 "$ROOT/fixtures/fixtures.test.mjs"
 
 step "test: server soak, shortened (45 s of churn on the debug build; the hour: scripts/soak.sh)"
 run "build the soak tool" cargo build --locked -p tether-bench --bin soak
@@ -79,7 +79,7 @@ TETHER_SERVER_BIN="$ROOT/target/debug/tether-server" \
 TETHER_WWW_DIST="$ROOT/www/dist" TETHER_WWW_DIST_DEV="$ROOT/www/dist-dev" \
 TETHER_WWW_PLAIN="$ROOT/www/plain" \
 TETHER_TEST_OUT="$OUT/www" \
-  run "dashboard demo tests (screenshots: $OUT/www)" node --test "$ROOT/www/tests/"
+  run "dashboard demo tests (screenshots: $OUT/www)" node --test --test-timeout=300000 "$ROOT/www/tests/"
 
 step "test: SDK soak on a plain page, 500 reconnect cycles (10,000: scripts/soak.sh)"
 PLAYWRIGHT_CORE="$ROOT/tools/node_modules/playwright-core/index.mjs" \

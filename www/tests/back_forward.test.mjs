@@ -80,7 +80,10 @@ after(async () => {
 const minerOffsets = (page) =>
   page.$$eval('.panel[data-topic="miners"] li', (els) => els.map((li) => Number(li.getAttribute("data-offset"))));
 
-test("dashboard survives back/forward: cached, its socket closed while away, panels current on return", async () => {
+/** A bound on each test: a page that stops answering fails it, never hangs the test command. */
+const TEST_MS = 120_000;
+
+test("dashboard survives back/forward: cached, its socket closed while away, panels current on return", { timeout: TEST_MS }, async () => {
   const server = await startServer();
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();

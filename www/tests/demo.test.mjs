@@ -123,7 +123,10 @@ async function assertNoDuplicateRows(page) {
   }
 }
 
-test("loads without console errors, survives a server restart, shows each state", async () => {
+/** A bound on each test: a page that stops answering fails it, never hangs the test command. */
+const TEST_MS = 120_000;
+
+test("loads without console errors, survives a server restart, shows each state", { timeout: TEST_MS }, async () => {
   const server = new Server(await freePort(), DIST);
   await server.start();
   const { context, page, problems } = await openPage(server);
@@ -172,7 +175,7 @@ test("loads without console errors, survives a server restart, shows each state"
   }
 });
 
-test("browser offline -> offline; online -> open", async () => {
+test("browser offline -> offline; online -> open", { timeout: TEST_MS }, async () => {
   const server = new Server(await freePort(), DIST);
   await server.start();
   const { context, page, problems } = await openPage(server);
@@ -190,7 +193,7 @@ test("browser offline -> offline; online -> open", async () => {
   }
 });
 
-test("StrictMode (development build): one socket and one subscribe per topic", async () => {
+test("StrictMode (development build): one socket and one subscribe per topic", { timeout: TEST_MS }, async () => {
   const server = new Server(await freePort(), DIST_DEV);
   await server.start();
   const { context, page, problems } = await openPage(server);
@@ -212,7 +215,7 @@ test("StrictMode (development build): one socket and one subscribe per topic", a
   }
 });
 
-test("plain page importing the package's entry file, no bundler: open and receiving", async () => {
+test("plain page importing the package's entry file, no bundler: open and receiving", { timeout: TEST_MS }, async () => {
   const server = new Server(await freePort(), PLAIN);
   await server.start();
   const { context, page, problems } = await openPage(server);
