@@ -666,11 +666,7 @@ fn refusal_close(refusal: Refusal, state: &AppState) -> (u16, String) {
         Refusal::Paused => (code::TRY_AGAIN_LATER, "try again later".to_owned()),
         Refusal::NotReady => (code::TRY_AGAIN_LATER, "broker unavailable".to_owned()),
         Refusal::TooManyConnections | Refusal::TooManyForIp => {
-            state
-                .hub()
-                .metrics()
-                .refused_connections
-                .fetch_add(1, Relaxed);
+            state.hub().metrics().refused_limit.fetch_add(1, Relaxed);
             (
                 code::TOO_MANY,
                 close::retry_after_reason(1000 + fastrand::u64(..4000)),

@@ -23,7 +23,7 @@ pub struct Metrics {
     pub stale_disconnects: AtomicU64,
     /// Upgrades closed 4429 by a connection limit
     /// (`tether_refused_connections_total{reason="limit"}`).
-    pub refused_connections: AtomicU64,
+    pub refused_limit: AtomicU64,
     /// Sockets over `--max-pending-per-ip` closed at once
     /// (`{reason="pending_per_ip"}`).
     pub refused_pending: AtomicU64,
@@ -133,7 +133,7 @@ pub fn render(hub: &Hub) -> String {
          tether_refused_connections_total{{reason=\"limit\"}} {}\n\
          tether_refused_connections_total{{reason=\"pending_per_ip\"}} {}\n\
          tether_refused_connections_total{{reason=\"origin\"}} {}",
-        get(&m.refused_connections),
+        get(&m.refused_limit),
         get(&m.refused_pending),
         get(&m.refused_upgrade_origin),
     );

@@ -119,6 +119,27 @@ async fn rewind_is_bounded_by_replay_bytes() {
         ((21 - missed)..=20).collect::<Vec<_>>(),
         "the newest ones"
     );
+    // The history endpoint is bounded the same way, whatever its limit.
+    let (status, body) = http(
+        server.addr,
+        "GET",
+        "/topics/alerts/history?limit=1000",
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(status, 200);
+    let h: Value = serde_json::from_str(&body).unwrap();
+    let offsets: Vec<u64> = h["publications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["offset"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        offsets, got,
+        "the same newest ones that fit in --replay-bytes"
+    );
 }
 
 #[tokio::test]

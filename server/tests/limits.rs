@@ -28,7 +28,7 @@ async fn over_max_connections_accepts_then_closes_4429() {
         other => panic!("expected close 4429, got {other:?}"),
     }
     server.wait_connections(2).await;
-    let refused = &server.state.hub().metrics().refused_connections;
+    let refused = &server.state.hub().metrics().refused_limit;
     assert_eq!(refused.load(Ordering::Relaxed), 1);
 }
 
